@@ -1,0 +1,19 @@
+// cloudstore's non-template bodies, for users who prefer separate compilation (the habit of
+// Asio's and Beast's src.hpp): define CLOUDSTORE_SEPARATE_COMPILATION in every translation unit
+// and include this header in exactly one of them.
+#pragma once
+
+#ifndef CLOUDSTORE_SEPARATE_COMPILATION
+#error "Define CLOUDSTORE_SEPARATE_COMPILATION in every translation unit to use cloudstore/src.hpp"
+#endif
+
+#include <cloudstore/detail/config.hpp>
+
+#include <cloudstore/impl/error.ipp>
+
+#include <cloudstore/crypto/impl/base64.ipp>
+#include <cloudstore/crypto/impl/digest.ipp>
+#include <cloudstore/crypto/impl/hex.ipp>
+#include <cloudstore/crypto/impl/hmac.ipp>
+#include <cloudstore/crypto/impl/random.ipp>
+#include <cloudstore/crypto/impl/rsa.ipp>

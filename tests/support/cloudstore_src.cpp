@@ -1,0 +1,2 @@
+// cloudstore's non-template bodies, compiled once for every test executable.
+#include <cloudstore/src.hpp>
