@@ -15,5 +15,6 @@
 #include <cloudstore/crypto/impl/digest.ipp>
 #include <cloudstore/crypto/impl/hex.ipp>
 #include <cloudstore/crypto/impl/hmac.ipp>
+#include <cloudstore/crypto/impl/openssl.ipp>
 #include <cloudstore/crypto/impl/random.ipp>
 #include <cloudstore/crypto/impl/rsa.ipp>

@@ -13,7 +13,7 @@
 
 // x86 SIMD paths (SSE4.2 CRC32C, PCLMUL folding) are compiled with per-function target
 // attributes and chosen at run time, so one binary serves every x86-64 CPU.
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CLOUDSTORE_X86_SIMD 1
 #define CLOUDSTORE_TARGET(features) __attribute__((target(features)))
 #else

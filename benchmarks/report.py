@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""Turns Google Benchmark JSON into a table for people and, as the last line, RESULT {json}.
+
+usage: report.py SUITE RESULTS.json
+Each benchmark is named NAME/piece:N; the median of the repetitions is used. Keys are
+NAME_gbps for whole 1 MiB buffers and NAME_4k_gbps for 4 KiB updates."""
+import json
+import sys
+
+SUITES = {
+    "checksum": {
+        # RESULT key -> (benchmark name, piece)
+        "keys": [
+            ("sha256_gbps", "sha256", 1048576), ("openssl_sha256_gbps", "openssl_sha256", 1048576),
+            ("sha256_4k_gbps", "sha256", 4096), ("openssl_sha256_4k_gbps", "openssl_sha256", 4096),
+            ("md5_gbps", "md5", 1048576), ("openssl_md5_gbps", "openssl_md5", 1048576),
+            ("md5_4k_gbps", "md5", 4096), ("openssl_md5_4k_gbps", "openssl_md5", 4096),
+            ("crc32c_gbps", "crc32c", 1048576), ("crc32c_4k_gbps", "crc32c", 4096),
+            ("isal_crc32c_gbps", "isal_crc32c", 1048576), ("isal_crc32c_4k_gbps", "isal_crc32c", 4096),
+            ("crc32c_portable_gbps", "crc32c_portable", 1048576),
+            ("crc32c_portable_4k_gbps", "crc32c_portable", 4096),
+            ("crc32_gbps", "crc32", 1048576), ("crc32_4k_gbps", "crc32", 4096),
+            ("crc64nvme_gbps", "crc64nvme", 1048576), ("crc64nvme_4k_gbps", "crc64nvme", 4096),
+        ],
+        # ratio key -> (numerator key, denominator key)
+        "ratios": [
+            ("sha256_4k_vs_openssl", "sha256_4k_gbps", "openssl_sha256_4k_gbps"),
+            ("sha256_vs_openssl", "sha256_gbps", "openssl_sha256_gbps"),
+            ("md5_4k_vs_openssl", "md5_4k_gbps", "openssl_md5_4k_gbps"),
+            ("crc32c_4k_vs_isal", "crc32c_4k_gbps", "isal_crc32c_4k_gbps"),
+            ("crc32c_vs_isal", "crc32c_gbps", "isal_crc32c_gbps"),
+        ],
+        # goals from the issue: (key, minimum)
+        "goals": [
+            ("sha256_4k_vs_openssl", 0.95), ("crc32c_4k_vs_isal", 0.9),
+            ("crc32c_portable_gbps", 12.0), ("crc64nvme_gbps", 10.0),
+        ],
+    },
+}
+
+
+def main():
+    suite, path = sys.argv[1], sys.argv[2]
+    spec = SUITES[suite]
+    with open(path) as f:
+        runs = json.load(f)["benchmarks"]
+    medians = {}
+    for r in runs:
+        if r.get("aggregate_name", "median") != "median" or "bytes_per_second" not in r:
+            continue
+        name = r["run_name"] if "run_name" in r else r["name"]
+        base, _, arg = name.partition("/piece:")
+        piece = int(arg.split("/")[0]) if arg else 0
+        medians[(base, piece)] = r["bytes_per_second"] / 1e9
+    result = {}
+    for key, bench, piece in spec["keys"]:
+        if (bench, piece) in medians:
+            result[key] = round(medians[(bench, piece)], 2)
+    for key, num, den in spec["ratios"]:
+        if num in result and den in result and result[den] > 0:
+            result[key] = round(result[num] / result[den], 3)
+    print()
+    print(f"{'figure':28} {'value':>10}")
+    for key, value in result.items():
+        print(f"{key:28} {value:>10}")
+    print()
+    for key, minimum in spec["goals"]:
+        value = result.get(key)
+        verdict = "missing" if value is None else ("met" if value >= minimum else "NOT MET")
+        print(f"goal {key} >= {minimum}: {value} ({verdict})")
+    print("RESULT " + json.dumps(result, separators=(", ", ": ")))
+
+
+if __name__ == "__main__":
+    main()

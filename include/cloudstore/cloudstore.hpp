@@ -1,0 +1,7 @@
+// cloudstore: everything in one include.
+#pragma once
+
+#include <cloudstore/checksum.hpp>
+#include <cloudstore/crypto.hpp>
+#include <cloudstore/error.hpp>
+#include <cloudstore/version.hpp>

@@ -1,0 +1,16 @@
+// A user's program: one include, a digest and a checksum, the version it was built against.
+#include <cloudstore/cloudstore.hpp>
+
+#include <cstdio>
+#include <cstring>
+
+int main() {
+    const auto digest = cloudstore::crypto::to_hex(cloudstore::crypto::sha256("abc"));
+    const auto crc = cloudstore::crc32c::compute(cloudstore::crypto::as_bytes("123456789"));
+    std::printf("cloudstore %s: sha256(abc)=%s crc32c=%08x\n", CLOUDSTORE_VERSION_STRING,
+                digest.c_str(), crc);
+    const bool ok =
+        digest == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" &&
+        crc == 0xe3069283u && std::strcmp(CLOUDSTORE_VERSION_STRING, EXPECTED_VERSION) == 0;
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,13 @@
+# Runs the guard probe and passes only if the run failed and named the empty case.
+execute_process(COMMAND "${PROBE}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(rc EQUAL 0)
+  message(FATAL_ERROR "the guard let a case with no assertion pass")
+endif()
+if(NOT err MATCHES "\"probe: a case that asserts nothing\" ran no assertion")
+  message(FATAL_ERROR "the run failed, but not because of the guard")
+endif()
+if(err MATCHES "\"probe: a case with an assertion\" ran no assertion")
+  message(FATAL_ERROR "the guard blamed a case that asserted")
+endif()
+message("guard works: the empty case failed the run")
