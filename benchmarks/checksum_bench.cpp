@@ -23,7 +23,8 @@ const std::vector<std::byte>& message() {
     static const std::vector<std::byte> data = [] {
         std::vector<std::byte> d(message_size);
         std::mt19937_64 rng(42);
-        for (auto& b : d) b = static_cast<std::byte>(rng());
+        for (auto& b : d)
+            b = static_cast<std::byte>(rng());
         return d;
     }();
     return data;
@@ -44,7 +45,8 @@ void run(benchmark::State& state, std::size_t piece, Feed feed, Finish finish) {
 template <cloudstore::checksum_algorithm C>
 void cloudstore_checksum(benchmark::State& state) {
     C c;
-    run(state, static_cast<std::size_t>(state.range(0)), [&](auto s) { c.update(s); },
+    run(
+        state, static_cast<std::size_t>(state.range(0)), [&](auto s) { c.update(s); },
         [&] { return c.finish(); });
 }
 
@@ -52,7 +54,8 @@ void openssl_evp(benchmark::State& state, const EVP_MD* md) {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     unsigned char out[EVP_MAX_MD_SIZE];
     EVP_DigestInit_ex(ctx, md, nullptr);
-    run(state, static_cast<std::size_t>(state.range(0)),
+    run(
+        state, static_cast<std::size_t>(state.range(0)),
         [&](auto s) { EVP_DigestUpdate(ctx, s.data(), s.size()); },
         [&] {
             unsigned int n = 0;
@@ -62,13 +65,18 @@ void openssl_evp(benchmark::State& state, const EVP_MD* md) {
         });
     EVP_MD_CTX_free(ctx);
 }
-void openssl_sha256(benchmark::State& state) { openssl_evp(state, EVP_sha256()); }
-void openssl_md5(benchmark::State& state) { openssl_evp(state, EVP_md5()); }
+void openssl_sha256(benchmark::State& state) {
+    openssl_evp(state, EVP_sha256());
+}
+void openssl_md5(benchmark::State& state) {
+    openssl_evp(state, EVP_md5());
+}
 
 // cloudstore's own CRC-32C path (SSE4.2 over three streams), whatever the build's default.
 void crc32c_portable(benchmark::State& state) {
     std::uint32_t reg = ~0u;
-    run(state, static_cast<std::size_t>(state.range(0)),
+    run(
+        state, static_cast<std::size_t>(state.range(0)),
         [&](auto s) {
             reg = cloudstore::detail::crc::crc32c_portable(
                 reg, reinterpret_cast<const unsigned char*>(s.data()), s.size());
@@ -79,7 +87,8 @@ void crc32c_portable(benchmark::State& state) {
 #if CLOUDSTORE_BENCH_ISAL
 void isal_crc32c(benchmark::State& state) {
     std::uint32_t reg = ~0u;
-    run(state, static_cast<std::size_t>(state.range(0)),
+    run(
+        state, static_cast<std::size_t>(state.range(0)),
         [&](auto s) {
             reg = crc32_iscsi(reinterpret_cast<unsigned char*>(const_cast<std::byte*>(s.data())),
                               static_cast<int>(s.size()), reg);

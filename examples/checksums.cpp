@@ -26,7 +26,8 @@ fs::path generate_file() {
     std::mt19937_64 rng(2026);
     std::vector<std::uint64_t> block(8192);
     for (int i = 0; i < 128; ++i) { // 128 x 64 KiB = 8 MiB
-        for (auto& w : block) w = rng();
+        for (auto& w : block)
+            w = rng();
         out.write(reinterpret_cast<const char*>(block.data()),
                   static_cast<std::streamsize>(block.size() * sizeof block[0]));
     }

@@ -76,7 +76,7 @@ using error_condition = boost::system::error_condition;
 ///     network_error; "asio.ssl" (certificate refused, handshake failure): tls_error;
 ///     "asio.ssl.stream" stream_truncated: network_error, its other values: tls_error;
 ///     "boost.beast" timeout: timeout; "beast.http" end_of_stream and partial_message (the
-///     server closed the connection mid-reply): network_error.
+///     server closed the connection before or during its reply): network_error.
 enum class condition {
     not_found = 1,         ///< The object, bucket, upload or file does not exist (404).
     already_exists,        ///< A create-only write found the object or bucket already there.
@@ -166,26 +166,26 @@ CLOUDSTORE_DECL error_code make_error_code(errc e) noexcept;
 /// the token codes (ExpiredToken, InvalidToken, TokenRefreshRequired), which fresh credentials
 /// do cure.
 enum class s3_errc {
-    unknown = 1,                          ///< A code not in this list. -> (none)
-    access_denied,                        ///< AccessDenied -> permission_denied
-    access_control_list_not_supported,    ///< AccessControlListNotSupported -> not_supported
-    account_problem,                      ///< AccountProblem -> permission_denied
-    all_access_disabled,                  ///< AllAccessDisabled -> permission_denied
-    ambiguous_grant_by_email_address,     ///< AmbiguousGrantByEmailAddress -> invalid_argument
-    authorization_header_malformed,       ///< AuthorizationHeaderMalformed -> invalid_argument
-    authorization_query_parameters_error, ///< AuthorizationQueryParametersError
-                                          ///< -> invalid_argument
-    bad_digest,                           ///< BadDigest -> checksum_mismatch
-    bucket_already_exists,                ///< BucketAlreadyExists -> already_exists
-    bucket_already_owned_by_you,          ///< BucketAlreadyOwnedByYou -> already_exists
-    bucket_not_empty,                     ///< BucketNotEmpty -> conflict
-    conditional_request_conflict,         ///< ConditionalRequestConflict -> conflict
-    credentials_not_supported,            ///< CredentialsNotSupported -> not_supported
-    cross_location_logging_prohibited,    ///< CrossLocationLoggingProhibited -> permission_denied
-    entity_too_large,                     ///< EntityTooLarge -> too_large
-    entity_too_small,                     ///< EntityTooSmall (a part under 5 MiB)
-                                          ///< -> invalid_argument
-    expired_token,                        ///< ExpiredToken -> unauthenticated
+    unknown = 1,                           ///< A code not in this list. -> (none)
+    access_denied,                         ///< AccessDenied -> permission_denied
+    access_control_list_not_supported,     ///< AccessControlListNotSupported -> not_supported
+    account_problem,                       ///< AccountProblem -> permission_denied
+    all_access_disabled,                   ///< AllAccessDisabled -> permission_denied
+    ambiguous_grant_by_email_address,      ///< AmbiguousGrantByEmailAddress -> invalid_argument
+    authorization_header_malformed,        ///< AuthorizationHeaderMalformed -> invalid_argument
+    authorization_query_parameters_error,  ///< AuthorizationQueryParametersError
+                                           ///< -> invalid_argument
+    bad_digest,                            ///< BadDigest -> checksum_mismatch
+    bucket_already_exists,                 ///< BucketAlreadyExists -> already_exists
+    bucket_already_owned_by_you,           ///< BucketAlreadyOwnedByYou -> already_exists
+    bucket_not_empty,                      ///< BucketNotEmpty -> conflict
+    conditional_request_conflict,          ///< ConditionalRequestConflict -> conflict
+    credentials_not_supported,             ///< CredentialsNotSupported -> not_supported
+    cross_location_logging_prohibited,     ///< CrossLocationLoggingProhibited -> permission_denied
+    entity_too_large,                      ///< EntityTooLarge -> too_large
+    entity_too_small,                      ///< EntityTooSmall (a part under 5 MiB)
+                                           ///< -> invalid_argument
+    expired_token,                         ///< ExpiredToken -> unauthenticated
     illegal_location_constraint_exception, ///< IllegalLocationConstraintException
                                            ///< -> invalid_argument
     illegal_versioning_configuration_exception, ///< IllegalVersioningConfigurationException
@@ -206,29 +206,29 @@ enum class s3_errc {
     /// InvalidObjectState: the object's state forbids the operation (archived in Glacier and
     /// not restored). The object exists and the caller may access it, hence -> conflict.
     invalid_object_state,
-    invalid_part,            ///< InvalidPart -> invalid_argument
-    invalid_part_order,      ///< InvalidPartOrder -> invalid_argument
-    invalid_payer,           ///< InvalidPayer -> permission_denied
-    invalid_policy_document, ///< InvalidPolicyDocument -> invalid_argument
-    invalid_range,           ///< InvalidRange -> range_not_satisfiable
-    invalid_request,         ///< InvalidRequest -> invalid_argument
-    invalid_security,        ///< InvalidSecurity -> permission_denied
-    invalid_storage_class,   ///< InvalidStorageClass -> invalid_argument
-    invalid_token,           ///< InvalidToken -> unauthenticated
-    invalid_uri,             ///< InvalidURI -> invalid_argument
-    key_too_long_error,      ///< KeyTooLongError -> invalid_argument
-    malformed_acl_error,     ///< MalformedACLError -> invalid_argument
-    malformed_post_request,  ///< MalformedPOSTRequest -> invalid_argument
-    malformed_xml,           ///< MalformedXML -> invalid_argument
-    max_message_length_exceeded, ///< MaxMessageLengthExceeded -> too_large
-    metadata_too_large,          ///< MetadataTooLarge -> too_large
-    method_not_allowed,          ///< MethodNotAllowed -> not_supported
-    missing_content_length,      ///< MissingContentLength -> invalid_argument
-    missing_request_body_error,  ///< MissingRequestBodyError -> invalid_argument
-    missing_security_header,     ///< MissingSecurityHeader -> invalid_argument
-    no_such_bucket,              ///< NoSuchBucket -> not_found
-    no_such_bucket_policy,       ///< NoSuchBucketPolicy -> not_found
-    no_such_key,                 ///< NoSuchKey -> not_found
+    invalid_part,                    ///< InvalidPart -> invalid_argument
+    invalid_part_order,              ///< InvalidPartOrder -> invalid_argument
+    invalid_payer,                   ///< InvalidPayer -> permission_denied
+    invalid_policy_document,         ///< InvalidPolicyDocument -> invalid_argument
+    invalid_range,                   ///< InvalidRange -> range_not_satisfiable
+    invalid_request,                 ///< InvalidRequest -> invalid_argument
+    invalid_security,                ///< InvalidSecurity -> permission_denied
+    invalid_storage_class,           ///< InvalidStorageClass -> invalid_argument
+    invalid_token,                   ///< InvalidToken -> unauthenticated
+    invalid_uri,                     ///< InvalidURI -> invalid_argument
+    key_too_long_error,              ///< KeyTooLongError -> invalid_argument
+    malformed_acl_error,             ///< MalformedACLError -> invalid_argument
+    malformed_post_request,          ///< MalformedPOSTRequest -> invalid_argument
+    malformed_xml,                   ///< MalformedXML -> invalid_argument
+    max_message_length_exceeded,     ///< MaxMessageLengthExceeded -> too_large
+    metadata_too_large,              ///< MetadataTooLarge -> too_large
+    method_not_allowed,              ///< MethodNotAllowed -> not_supported
+    missing_content_length,          ///< MissingContentLength -> invalid_argument
+    missing_request_body_error,      ///< MissingRequestBodyError -> invalid_argument
+    missing_security_header,         ///< MissingSecurityHeader -> invalid_argument
+    no_such_bucket,                  ///< NoSuchBucket -> not_found
+    no_such_bucket_policy,           ///< NoSuchBucketPolicy -> not_found
+    no_such_key,                     ///< NoSuchKey -> not_found
     no_such_lifecycle_configuration, ///< NoSuchLifecycleConfiguration -> not_found
     no_such_upload,                  ///< NoSuchUpload -> not_found
     no_such_version,                 ///< NoSuchVersion -> not_found
@@ -251,9 +251,9 @@ enum class s3_errc {
     /// TemporaryRedirect: S3 is still propagating the bucket's DNS name; the request was not
     /// served and succeeds later, so it is classed with the retryable failures. -> server_error
     temporary_redirect,
-    token_refresh_required,        ///< TokenRefreshRequired -> unauthenticated
-    too_many_buckets,              ///< TooManyBuckets -> quota_exceeded
-    unexpected_content,            ///< UnexpectedContent -> invalid_argument
+    token_refresh_required,              ///< TokenRefreshRequired -> unauthenticated
+    too_many_buckets,                    ///< TooManyBuckets -> quota_exceeded
+    unexpected_content,                  ///< UnexpectedContent -> invalid_argument
     unresolvable_grant_by_email_address, ///< UnresolvableGrantByEmailAddress -> invalid_argument
     user_key_must_be_specified,          ///< UserKeyMustBeSpecified -> invalid_argument
     x_amz_content_sha256_mismatch,       ///< XAmzContentSHA256Mismatch -> checksum_mismatch
@@ -291,17 +291,17 @@ enum class gcs_errc {
     // 304
     not_modified, ///< notModified -> not_modified
     // 400
-    bad_request,                    ///< badRequest -> invalid_argument
-    bad_request_exception,          ///< badRequestException -> invalid_argument
-    cloud_kms_bad_key,              ///< cloudKmsBadKey -> invalid_configuration
-    cloud_kms_cannot_change_key_name, ///< cloudKmsCannotChangeKeyName -> invalid_argument
-    cloud_kms_decryption_key_not_found, ///< cloudKmsDecryptionKeyNotFound
-                                        ///< -> invalid_configuration
-    cloud_kms_disabled_key,             ///< cloudKmsDisabledKey -> invalid_configuration
-    cloud_kms_encryption_key_not_found, ///< cloudKmsEncryptionKeyNotFound
-                                        ///< -> invalid_configuration
-    cloud_kms_key_location_not_allowed, ///< cloudKmsKeyLocationNotAllowed
-                                        ///< -> invalid_configuration
+    bad_request,                               ///< badRequest -> invalid_argument
+    bad_request_exception,                     ///< badRequestException -> invalid_argument
+    cloud_kms_bad_key,                         ///< cloudKmsBadKey -> invalid_configuration
+    cloud_kms_cannot_change_key_name,          ///< cloudKmsCannotChangeKeyName -> invalid_argument
+    cloud_kms_decryption_key_not_found,        ///< cloudKmsDecryptionKeyNotFound
+                                               ///< -> invalid_configuration
+    cloud_kms_disabled_key,                    ///< cloudKmsDisabledKey -> invalid_configuration
+    cloud_kms_encryption_key_not_found,        ///< cloudKmsEncryptionKeyNotFound
+                                               ///< -> invalid_configuration
+    cloud_kms_key_location_not_allowed,        ///< cloudKmsKeyLocationNotAllowed
+                                               ///< -> invalid_configuration
     customer_encryption_algorithm_is_invalid,  ///< customerEncryptionAlgorithmIsInvalid
                                                ///< -> invalid_argument
     customer_encryption_key_format_is_invalid, ///< customerEncryptionKeyFormatIsInvalid
@@ -321,12 +321,10 @@ enum class gcs_errc {
     /// request without credentials with 401 and this reason ("Login Required");
     /// `make_gcs_error` reports that case as HTTP 401 (unauthenticated).
     required,
-    resource_is_encrypted_with_customer_encryption_key, ///< resourceIsEncryptedWith...
-                                                        ///< CustomerEncryptionKey
-                                                        ///< -> invalid_argument
-    resource_not_encrypted_with_customer_encryption_key, ///< resourceNotEncryptedWith...
-                                                         ///< CustomerEncryptionKey
-                                                         ///< -> invalid_argument
+    /// resourceIsEncryptedWithCustomerEncryptionKey -> invalid_argument
+    resource_is_encrypted_with_customer_encryption_key,
+    /// resourceNotEncryptedWithCustomerEncryptionKey -> invalid_argument
+    resource_not_encrypted_with_customer_encryption_key,
     turned_down,               ///< turnedDown -> not_supported
     user_project_inconsistent, ///< userProjectInconsistent -> invalid_argument
     user_project_invalid,      ///< userProjectInvalid -> invalid_argument
@@ -339,13 +337,13 @@ enum class gcs_errc {
     locked_domain_expired,                  ///< lockedDomainExpired -> unauthenticated
     unauthorized,                           ///< unauthorized -> unauthenticated
     // 403
-    access_not_configured,       ///< accessNotConfigured (API disabled for the project)
-                                 ///< -> invalid_configuration
-    account_disabled,            ///< accountDisabled -> permission_denied
-    country_blocked,             ///< countryBlocked -> permission_denied
-    forbidden,                   ///< forbidden -> permission_denied
-    insufficient_permissions,    ///< insufficientPermissions -> permission_denied
-    object_under_active_hold,    ///< objectUnderActiveHold -> permission_denied
+    access_not_configured,        ///< accessNotConfigured (API disabled for the project)
+                                  ///< -> invalid_configuration
+    account_disabled,             ///< accountDisabled -> permission_denied
+    country_blocked,              ///< countryBlocked -> permission_denied
+    forbidden,                    ///< forbidden -> permission_denied
+    insufficient_permissions,     ///< insufficientPermissions -> permission_denied
+    object_under_active_hold,     ///< objectUnderActiveHold -> permission_denied
     org_policy_constraint_failed, ///< orgPolicyConstraintFailed -> permission_denied
     quota_exceeded,               ///< quotaExceeded -> quota_exceeded
     retention_policy_not_met,     ///< retentionPolicyNotMet -> permission_denied
@@ -434,9 +432,9 @@ namespace cloudstore {
 // ---------------------------------------------------------------------------------------------
 
 /// `text` with every secret value replaced by "[redacted]"; everything else is kept, so the
-/// result still reads. cloudstore runs every provider message through it before the message
-/// reaches `storage_failure::describe()`, an exception's `what()`, a log line or a metric; use
-/// it too before logging text that may hold a request, a URL or a credentials document.
+/// result still reads. `storage_failure::describe()`, and so every exception's `what()`, run
+/// the provider's text through it; so must anything that logs or labels a metric with text that
+/// may hold a request, a URL or a credentials document.
 ///
 /// Redacted, with names matched case-insensitively as whole words:
 ///   - the value after `name=`, `name:` (spaces allowed around), `"name": "..."` (JSON, also

@@ -57,8 +57,8 @@ TEST_CASE("wire encoding: base64 of the big-endian value") {
     crc32c c;
     c.update(as_bytes("123456789"));
     const auto digest = c.finish();
-    CHECK(digest == crc32c::digest_type{std::byte{0xe3}, std::byte{0x06}, std::byte{0x92},
-                                        std::byte{0x83}});
+    CHECK(digest ==
+          crc32c::digest_type{std::byte{0xe3}, std::byte{0x06}, std::byte{0x92}, std::byte{0x83}});
     CHECK(cloudstore::to_base64(digest) == "4waSgw==");
     CHECK(c.value() == 0); // finish() started again: the CRC of nothing
     CHECK(cloudstore::to_base64(cloudstore::checksum_of<crc32>(as_bytes("123456789"))) ==
@@ -71,7 +71,8 @@ TEST_CASE_TEMPLATE("incremental feeding in any split equals one call", C, crc32c
                    crc64nvme) {
     std::mt19937_64 rng(20261124);
     std::vector<std::byte> data(10000);
-    for (auto& b : data) b = static_cast<std::byte>(rng());
+    for (auto& b : data)
+        b = static_cast<std::byte>(rng());
     const auto whole = C::compute(data);
     for (int round = 0; round < 200; ++round) {
         C c;
@@ -89,7 +90,8 @@ TEST_CASE_TEMPLATE("combine: the CRC of A+B from the CRCs of A and B and B's len
                    crc32, crc64nvme) {
     std::mt19937_64 rng(7);
     std::vector<std::byte> data(70000);
-    for (auto& b : data) b = static_cast<std::byte>(rng());
+    for (auto& b : data)
+        b = static_cast<std::byte>(rng());
     const std::span<const std::byte> all(data);
     for (int round = 0; round < 300; ++round) {
         const std::size_t total = rng() % data.size();

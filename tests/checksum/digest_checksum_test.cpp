@@ -12,11 +12,10 @@ static_assert(cloudstore::checksum_algorithm<cloudstore::md5>);
 
 TEST_CASE("sha256 and md5: base64 wire forms") {
     // Content-MD5 of "hello world" and x-amz-checksum-sha256 of the same bytes.
-    CHECK(cloudstore::to_base64(cloudstore::checksum_of<cloudstore::md5>(as_bytes("hello world"))) ==
-          "XrY7u+Ae7tCTyyK7j1rNww==");
-    CHECK(cloudstore::to_base64(
-              cloudstore::checksum_of<cloudstore::sha256>(as_bytes("hello world"))) ==
-          "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=");
+    CHECK(cloudstore::to_base64(cloudstore::checksum_of<cloudstore::md5>(
+              as_bytes("hello world"))) == "XrY7u+Ae7tCTyyK7j1rNww==");
+    CHECK(cloudstore::to_base64(cloudstore::checksum_of<cloudstore::sha256>(
+              as_bytes("hello world"))) == "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=");
 }
 
 TEST_CASE("sha256: incremental equals one-shot; finish() restarts") {

@@ -31,8 +31,7 @@ T feed_in_splits(const update_fn<T>& update, T reg, const std::vector<unsigned c
     std::size_t at = 0;
     const int pieces = 1 + static_cast<int>(rng() % 4);
     for (int i = 0; i < pieces && at < data.size(); ++i) {
-        const std::size_t n =
-            i == pieces - 1 ? data.size() - at : rng() % (data.size() - at + 1);
+        const std::size_t n = i == pieces - 1 ? data.size() - at : rng() % (data.size() - at + 1);
         reg = update(reg, data.data() + at, n);
         at += n;
     }
@@ -48,7 +47,8 @@ void check_paths_agree(const std::vector<path<typename Math::value_type>>& paths
     std::size_t comparisons = 0;
     for (std::size_t length = 0; length <= 4096; ++length) {
         data.resize(length);
-        for (auto& b : data) b = static_cast<unsigned char>(rng());
+        for (auto& b : data)
+            b = static_cast<unsigned char>(rng());
         const T start = static_cast<T>(rng());
         const T expected = Math::update_tables(start, data.data(), data.size());
         for (const auto& p : paths) {
@@ -98,8 +98,10 @@ TEST_CASE("crc32: every path agrees with the tables") {
 #if CLOUDSTORE_X86_SIMD
     require_feature(crc::cpu().pclmul, "PCLMULQDQ");
     if (crc::cpu().pclmul) paths.push_back({"pclmul", crc::update_pclmul<crc::crc32_math>});
-    if (crc::cpu().vpclmul) paths.push_back({"vpclmul", crc::update_vpclmul<crc::crc32_math>});
-    else MESSAGE("this CPU has no VPCLMULQDQ: that path is not compared here");
+    if (crc::cpu().vpclmul)
+        paths.push_back({"vpclmul", crc::update_vpclmul<crc::crc32_math>});
+    else
+        MESSAGE("this CPU has no VPCLMULQDQ: that path is not compared here");
 #endif
     check_paths_agree<crc::crc32_math>(paths);
 }
@@ -111,7 +113,8 @@ TEST_CASE("crc64nvme: every path agrees with the tables") {
     if (crc::cpu().pclmul) paths.push_back({"pclmul", crc::update_pclmul<crc::crc64nvme_math>});
     if (crc::cpu().vpclmul)
         paths.push_back({"vpclmul", crc::update_vpclmul<crc::crc64nvme_math>});
-    else MESSAGE("this CPU has no VPCLMULQDQ: that path is not compared here");
+    else
+        MESSAGE("this CPU has no VPCLMULQDQ: that path is not compared here");
 #endif
     check_paths_agree<crc::crc64nvme_math>(paths);
 }
@@ -119,7 +122,8 @@ TEST_CASE("crc64nvme: every path agrees with the tables") {
 TEST_CASE("long buffers: paths agree across the block sizes of every tier") {
     std::mt19937_64 rng(99);
     std::vector<unsigned char> data(3 * 2048 * 3 + 777);
-    for (auto& b : data) b = static_cast<unsigned char>(rng());
+    for (auto& b : data)
+        b = static_cast<unsigned char>(rng());
     for (std::size_t n : {6143u, 6144u, 6145u, 12288u + 768u + 5u, 19200u}) {
         if (n > data.size()) continue;
         const auto reference = crc::crc32c_math::update_tables(~0u, data.data(), n);

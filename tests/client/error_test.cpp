@@ -29,16 +29,26 @@ using cloudstore::s3_errc;
 using opt_condition = std::optional<condition>;
 
 constexpr condition all_conditions[] = {
-    condition::not_found,         condition::already_exists,
-    condition::not_modified,      condition::precondition_failed,
-    condition::range_not_satisfiable, condition::unauthenticated,
-    condition::permission_denied, condition::quota_exceeded,
-    condition::conflict,          condition::throttled,
-    condition::server_error,      condition::network_error,
-    condition::tls_error,         condition::timeout,
-    condition::cancelled,         condition::not_supported,
-    condition::invalid_argument,  condition::invalid_configuration,
-    condition::checksum_mismatch, condition::too_large,
+    condition::not_found,
+    condition::already_exists,
+    condition::not_modified,
+    condition::precondition_failed,
+    condition::range_not_satisfiable,
+    condition::unauthenticated,
+    condition::permission_denied,
+    condition::quota_exceeded,
+    condition::conflict,
+    condition::throttled,
+    condition::server_error,
+    condition::network_error,
+    condition::tls_error,
+    condition::timeout,
+    condition::cancelled,
+    condition::not_supported,
+    condition::invalid_argument,
+    condition::invalid_configuration,
+    condition::checksum_mismatch,
+    condition::too_large,
 };
 
 std::string name_of(opt_condition c) {
@@ -85,8 +95,7 @@ std::vector<wire_row<s3_errc>> s3_rows() {
         {e::bucket_not_empty, "BucketNotEmpty", conflict},
         {e::conditional_request_conflict, "ConditionalRequestConflict", conflict},
         {e::credentials_not_supported, "CredentialsNotSupported", not_supported},
-        {e::cross_location_logging_prohibited, "CrossLocationLoggingProhibited",
-         permission_denied},
+        {e::cross_location_logging_prohibited, "CrossLocationLoggingProhibited", permission_denied},
         {e::entity_too_large, "EntityTooLarge", too_large},
         {e::entity_too_small, "EntityTooSmall", invalid_argument},
         {e::expired_token, "ExpiredToken", unauthenticated},
@@ -225,8 +234,7 @@ std::vector<wire_row<gcs_errc>> gcs_rows() {
         {e::gone, "gone", not_found},
         {e::condition_not_met, "conditionNotMet", precondition_failed},
         {e::upload_too_large, "uploadTooLarge", too_large},
-        {e::requested_range_not_satisfiable, "requestedRangeNotSatisfiable",
-         range_not_satisfiable},
+        {e::requested_range_not_satisfiable, "requestedRangeNotSatisfiable", range_not_satisfiable},
         {e::rate_limit_exceeded, "rateLimitExceeded", throttled},
         {e::internal_error, "internalError", server_error},
         {e::backend_error, "backendError", server_error},
@@ -293,7 +301,8 @@ void check_sentence(const std::string& message) {
 // shared library's).
 class fixed_id_category final : public boost::system::error_category {
 public:
-    explicit constexpr fixed_id_category(unsigned long long id) noexcept : error_category(id) {}
+    explicit constexpr fixed_id_category(unsigned long long id) noexcept
+        : error_category(id) {}
     const char* name() const noexcept override { return "copy"; }
     std::string message(int) const override { return "copy"; }
 };
@@ -315,9 +324,8 @@ TEST_CASE("every s3_errc compares equal to its condition and round-trips its wir
 }
 
 TEST_CASE("unknown S3 codes give s3_errc::unknown") {
-    for (const std::string_view code :
-         {"", "nosuchkey", "NOSUCHKEY", "NoSuchKey ", " NoSuchKey", "NoSuchKeyX", "Bogus",
-          "notFound", "unknown"})
+    for (const std::string_view code : {"", "nosuchkey", "NOSUCHKEY", "NoSuchKey ", " NoSuchKey",
+                                        "NoSuchKeyX", "Bogus", "notFound", "unknown"})
         CHECK(cloudstore::s3_errc_from_string(code) == s3_errc::unknown);
     CHECK(cloudstore::to_string(static_cast<s3_errc>(0)).empty());
     CHECK(cloudstore::to_string(static_cast<s3_errc>(100000)).empty());
@@ -552,8 +560,8 @@ TEST_CASE("categories have their names and fixed ids, and compare equal by id") 
     const fixed_id_category stranger(0x0123456789abcdefULL);
     CHECK(stranger != cloudstore::s3_category());
     // A code built by hand in the copy equals the enum value.
-    CHECK(error_code(static_cast<int>(s3_errc::no_such_key), fixed_id_category(0x8d9988d35e547e37ULL)) ==
-          s3_errc::no_such_key);
+    CHECK(error_code(static_cast<int>(s3_errc::no_such_key),
+                     fixed_id_category(0x8d9988d35e547e37ULL)) == s3_errc::no_such_key);
 }
 
 namespace {
@@ -686,7 +694,8 @@ TEST_CASE("redact_secrets replaces secret values and keeps the text around them"
         {"call with Bearer abc.def-ghi please", "call with Bearer [redacted] please"},
         {R"({"access_token": "ya29.abc", "expires_in": 3599, "token_type": "Bearer"})",
          R"({"access_token": "[redacted]", "expires_in": 3599, "token_type": "Bearer"})"},
-        {R"({\"refresh_token\":\"1//0abc\",\"x\":1})", R"({\"refresh_token\":\"[redacted]\",\"x\":1})"},
+        {R"({\"refresh_token\":\"1//0abc\",\"x\":1})",
+         R"({\"refresh_token\":\"[redacted]\",\"x\":1})"},
         {R"({"id_token":"a.b.c"})", R"({"id_token":"[redacted]"})"},
         {R"({"client_secret":"GOCSPX-abc","client_id":"123.apps"})",
          R"({"client_secret":"[redacted]","client_id":"123.apps"})"},
@@ -710,7 +719,8 @@ TEST_CASE("redact_secrets replaces secret values and keeps the text around them"
         {"u?X-Goog-Credential=a%40b&X-Goog-Signature=0a1b&x=1",
          "u?X-Goog-Credential=a%40b&X-Goog-Signature=[redacted]&x=1"},
         {"sv=2020&SIG=abc&se=1", "sv=2020&SIG=[redacted]&se=1"},
-        {"grant_type=jwt-bearer&assertion=eyJhbGciOi", "grant_type=jwt-bearer&assertion=[redacted]"},
+        {"grant_type=jwt-bearer&assertion=eyJhbGciOi",
+         "grant_type=jwt-bearer&assertion=[redacted]"},
         {"jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl end", "jwt [redacted] end"},
         {"'password': 'hunter2'", "'password': '[redacted]'"},
         {"x-amz-server-side-encryption-customer-key: c2VjcmV0\n"
@@ -834,10 +844,9 @@ TEST_CASE("no secret reaches describe() or what()") {
     CHECK(caught);
 
     // The same for a code of every category and for each exception class's what().
-    for (const error_code ec :
-         {error_code(s3_errc::unknown), error_code(gcs_errc::forbidden),
-          make_http_status_error(401), error_code(errc::malformed_response),
-          error_code(boost::asio::error::connection_reset)}) {
+    for (const error_code ec : {error_code(s3_errc::unknown), error_code(gcs_errc::forbidden),
+                                make_http_status_error(401), error_code(errc::malformed_response),
+                                error_code(boost::asio::error::connection_reset)}) {
         const storage_failure f{ec, 0, "Code", std::string(leaky_message), {}};
         check_no_secret(f.describe());
         check_no_secret(storage_error(f).what());

@@ -69,7 +69,8 @@ TEST_CASE("md5: RFC 1321 test suite") {
         INFO("MD5 (\"" << c.input << "\")");
         CHECK(to_hex(md5(c.input)) == c.digest);
         // The same context, fed one byte at a time, reused across the suite.
-        for (const char* p = c.input; *p != '\0'; ++p) ctx.update(std::string_view(p, 1));
+        for (const char* p = c.input; *p != '\0'; ++p)
+            ctx.update(std::string_view(p, 1));
         CHECK(to_hex(ctx.finish()) == c.digest);
     }
 }

@@ -27,7 +27,8 @@ TEST_CASE("random_bytes: fills exactly the span, differently each call") {
     random_bytes(big);
     // Every byte value appears in 1 MiB of random data.
     std::array<bool, 256> values{};
-    for (std::byte b : big) values[std::to_integer<unsigned>(b)] = true;
+    for (std::byte b : big)
+        values[std::to_integer<unsigned>(b)] = true;
     CHECK(std::all_of(values.begin(), values.end(), [](bool v) { return v; }));
     cloudstore::error_code ec;
     random_bytes({}, ec);

@@ -25,8 +25,8 @@ const std::string vectors_dir =
 
 std::string dummy_key_pem() {
     rapidjson::Document doc;
-    doc.Parse(cloudstore::test::read_file(vectors_dir + "test_service_account.not-a-test.json")
-                  .c_str());
+    doc.Parse(
+        cloudstore::test::read_file(vectors_dir + "test_service_account.not-a-test.json").c_str());
     REQUIRE_FALSE(doc.HasParseError());
     REQUIRE(doc.HasMember("private_key"));
     return doc["private_key"].GetString();
@@ -34,11 +34,10 @@ std::string dummy_key_pem() {
 
 bool verify_with_public_key(EVP_PKEY* key, std::string_view data, std::span<const std::byte> sig) {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                    EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()),
-                                     sig.size(),
-                                     reinterpret_cast<const unsigned char*>(data.data()),
-                                     data.size()) == 1;
+    const bool ok =
+        EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                         reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
     EVP_MD_CTX_free(ctx);
     return ok;
 }
@@ -110,10 +109,13 @@ TEST_CASE("rsa: one key signs from many threads at once, deterministically") {
     for (auto& r : results)
         threads.emplace_back([&key, &r] {
             error_code thread_ec;
-            for (int i = 0; i < 5; ++i) r = key.sign_sha256("shared", thread_ec);
+            for (int i = 0; i < 5; ++i)
+                r = key.sign_sha256("shared", thread_ec);
         });
-    for (auto& t : threads) t.join();
-    for (const auto& r : results) CHECK(r == reference);
+    for (auto& t : threads)
+        t.join();
+    for (const auto& r : results)
+        CHECK(r == reference);
 }
 
 TEST_CASE("rsa: PKCS#1 ('BEGIN RSA PRIVATE KEY') keys load too") {
@@ -145,7 +147,8 @@ TEST_CASE("rsa: unusable keys give invalid_key and never echo the key") {
         {"empty", ""},
         {"not PEM", "this is not a key"},
         {"truncated", good.substr(0, good.size() / 2)},
-        {"corrupted body", [&] {
+        {"corrupted body",
+         [&] {
              std::string s = good;
              s[200] = s[200] == 'A' ? 'B' : 'A';
              s[201] = '!';
@@ -153,7 +156,8 @@ TEST_CASE("rsa: unusable keys give invalid_key and never echo the key") {
          }()},
         {"EC key", pem_of(ec_key)},
         {"encrypted key", pem_of(rsa.native_handle(), EVP_aes_256_cbc(), "passphrase")},
-        {"public key only", [&] {
+        {"public key only",
+         [&] {
              BIO* bio = BIO_new(BIO_s_mem());
              PEM_write_bio_PUBKEY(bio, rsa.native_handle());
              char* data = nullptr;
@@ -163,8 +167,9 @@ TEST_CASE("rsa: unusable keys give invalid_key and never echo the key") {
              return s;
          }()},
     };
-    for (const auto& [what, pem] : bad) {
-        INFO(what);
+    for (const auto& entry : bad) {
+        const std::string& pem = entry.second;
+        INFO(entry.first);
         const auto key = rsa_private_key::from_pem(pem, ec);
         CHECK(ec == cloudstore::errc::invalid_key);
         CHECK_FALSE(key.valid());

@@ -15,7 +15,9 @@ namespace cloudstore::test {
 
 /// The shared/ folder beside the clone (vectors, hooks). Every test that needs it fails loudly
 /// when it is missing: the vectors are part of the contract, never optional.
-inline std::string shared_dir() { return CLOUDSTORE_SHARED_DIR; }
+inline std::string shared_dir() {
+    return CLOUDSTORE_SHARED_DIR;
+}
 
 /// A whole file as text; fails the test (REQUIRE) when it cannot be read.
 inline std::string read_file(const std::string& path) {
@@ -29,7 +31,8 @@ inline std::string read_file(const std::string& path) {
 inline std::vector<std::byte> hex_bytes(std::string_view hex) {
     std::vector<std::byte> out;
     for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-        out.push_back(static_cast<std::byte>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+        out.push_back(
+            static_cast<std::byte>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
     return out;
 }
 

@@ -22,17 +22,19 @@ namespace cloudstore {
 /// - default-constructible (ready to feed) and movable.
 /// Models: crc32c, crc32, crc64nvme, sha256, md5.
 template <class C>
-concept checksum_algorithm =
-    std::default_initializable<C> && std::movable<C> &&
+concept checksum_algorithm = std::default_initializable<C> && std::movable<C> &&
     requires(C& c, crypto::byte_view data) {
-        { C::name } -> std::convertible_to<std::string_view>;
-        typename C::digest_type;
-        requires std::same_as<typename C::digest_type,
-                              std::array<std::byte, sizeof(typename C::digest_type)>>;
-        { c.update(data) } noexcept;
-        { c.finish() } noexcept -> std::same_as<typename C::digest_type>;
-        { c.reset() } noexcept;
-    };
+    { C::name } -> std::convertible_to<std::string_view>;
+    typename C::digest_type;
+    requires std::same_as<typename C::digest_type,
+                          std::array<std::byte, sizeof(typename C::digest_type)>>;
+    { c.update(data) }
+    noexcept;
+    { c.finish() }
+    noexcept->std::same_as<typename C::digest_type>;
+    { c.reset() }
+    noexcept;
+};
 
 /// The wire form of a digest: base64 of its bytes (x-amz-checksum-*, Content-MD5,
 /// x-goog-hash).

@@ -12,7 +12,9 @@
 namespace cloudstore::crypto {
 
 /// Length of the padded base64 text of `n` bytes.
-constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept {
+    return (n + 2) / 3 * 4;
+}
 
 /// Writes the padded base64 of `in` to `out`, which must hold base64_encoded_size(in.size())
 /// + 1 characters (OpenSSL writes a terminating NUL). Returns the text's length.

@@ -46,7 +46,8 @@ private:
 /// An incremental SHA-256.
 class sha256_context {
 public:
-    sha256_context() : ctx_(digest_algorithm::sha256) {}
+    sha256_context()
+        : ctx_(digest_algorithm::sha256) {}
     void update(byte_view data) noexcept { ctx_.update(data); }
     void update(std::string_view text) noexcept { ctx_.update(text); }
     /// The digest of everything fed since the last finish() or reset(); then starts again.
@@ -64,7 +65,8 @@ private:
 /// An incremental MD5 (Content-MD5 and GCS's md5Hash; never for security).
 class md5_context {
 public:
-    md5_context() : ctx_(digest_algorithm::md5) {}
+    md5_context()
+        : ctx_(digest_algorithm::md5) {}
     void update(byte_view data) noexcept { ctx_.update(data); }
     void update(std::string_view text) noexcept { ctx_.update(text); }
     md5_digest finish() noexcept {
@@ -80,11 +82,15 @@ private:
 
 /// One-shot SHA-256 on a context reused per thread. Thread-safe.
 CLOUDSTORE_DECL sha256_digest sha256(byte_view data) noexcept;
-inline sha256_digest sha256(std::string_view text) noexcept { return sha256(as_bytes(text)); }
+inline sha256_digest sha256(std::string_view text) noexcept {
+    return sha256(as_bytes(text));
+}
 
 /// One-shot MD5 on a context reused per thread. Thread-safe.
 CLOUDSTORE_DECL md5_digest md5(byte_view data) noexcept;
-inline md5_digest md5(std::string_view text) noexcept { return md5(as_bytes(text)); }
+inline md5_digest md5(std::string_view text) noexcept {
+    return md5(as_bytes(text));
+}
 
 } // namespace cloudstore::crypto
 

@@ -17,7 +17,10 @@ class hmac_sha256_context {
 public:
     /// An unkeyed context: call init() before update().
     hmac_sha256_context();
-    explicit hmac_sha256_context(byte_view key) : hmac_sha256_context() { init(key); }
+    explicit hmac_sha256_context(byte_view key)
+        : hmac_sha256_context() {
+        init(key);
+    }
 
     /// Sets a new key (any length, empty included) and starts a message.
     void init(byte_view key) noexcept;

@@ -14,7 +14,9 @@
 #include <utility>
 
 namespace cloudstore {
-namespace detail {
+// Everything here is internal to this file; the nested namespace keeps its short helper names
+// (is_alpha, iequals, ...) from meeting other headers' cloudstore::detail helpers.
+namespace detail::error_impl {
 
 // "No portable condition": the value 0, which no enumerator has.
 inline constexpr condition no_condition{};
@@ -51,14 +53,20 @@ inline std::span<const error_entry<condition>> condition_entries() noexcept {
         {not_found, {}, not_found, "The object, bucket or upload does not exist."},
         {already_exists, {}, already_exists, "The object or bucket already exists."},
         {not_modified, {}, not_modified, "The object has not been modified."},
-        {precondition_failed, {}, precondition_failed,
+        {precondition_failed,
+         {},
+         precondition_failed,
          "A precondition of the request does not hold."},
-        {range_not_satisfiable, {}, range_not_satisfiable,
+        {range_not_satisfiable,
+         {},
+         range_not_satisfiable,
          "The requested range cannot be satisfied."},
         {unauthenticated, {}, unauthenticated, "The credentials are missing, expired or invalid."},
         {permission_denied, {}, permission_denied, "Permission for the operation is denied."},
         {quota_exceeded, {}, quota_exceeded, "A quota is exhausted."},
-        {conflict, {}, conflict,
+        {conflict,
+         {},
+         conflict,
          "The request conflicts with a concurrent operation or with the resource's state."},
         {throttled, {}, throttled, "The service asks to reduce the request rate."},
         {server_error, {}, server_error, "The service failed to handle the request."},
@@ -80,15 +88,23 @@ inline std::span<const error_entry<errc>> errc_entries() noexcept {
     using enum condition;
     static constexpr error_entry<errc> table[] = {
         {errc::invalid_argument, {}, invalid_argument, "An argument is invalid."},
-        {errc::invalid_key, {}, invalid_configuration,
+        {errc::invalid_key,
+         {},
+         invalid_configuration,
          "A key could not be parsed or has the wrong type."},
         {errc::invalid_encoding, {}, invalid_argument, "The input is not valid hex or base64."},
-        {errc::crypto_failure, {}, invalid_configuration,
+        {errc::crypto_failure,
+         {},
+         invalid_configuration,
          "OpenSSL failed to perform a cryptographic operation."},
         {errc::checksum_mismatch, {}, checksum_mismatch, "The data does not match its checksum."},
-        {errc::not_supported, {}, not_supported,
+        {errc::not_supported,
+         {},
+         not_supported,
          "The operation is not supported by this store or build."},
-        {errc::invalid_configuration, {}, invalid_configuration,
+        {errc::invalid_configuration,
+         {},
+         invalid_configuration,
          "The configuration is invalid or incomplete."},
         {errc::too_large, {}, too_large, "A size limit is exceeded."},
         {errc::timeout, {}, timeout, "The operation timed out."},
@@ -97,10 +113,14 @@ inline std::span<const error_entry<errc>> errc_entries() noexcept {
         {errc::no_credentials, {}, unauthenticated, "No credentials were found."},
         {errc::not_found, {}, not_found, "The object does not exist."},
         {errc::already_exists, {}, already_exists, "The object already exists."},
-        {errc::precondition_failed, {}, precondition_failed,
+        {errc::precondition_failed,
+         {},
+         precondition_failed,
          "A precondition of the request does not hold."},
         {errc::not_modified, {}, not_modified, "The object has not been modified."},
-        {errc::range_not_satisfiable, {}, range_not_satisfiable,
+        {errc::range_not_satisfiable,
+         {},
+         range_not_satisfiable,
          "The requested range lies outside the object."},
     };
     static_assert(error_table_in_order(table));
@@ -118,7 +138,7 @@ inline std::span<const error_entry<s3_errc>> s3_entries() noexcept {
         {e::account_problem, "AccountProblem", permission_denied,
          "A problem with the AWS account prevents the operation."},
         {e::all_access_disabled, "AllAccessDisabled", permission_denied,
-         "All access to this S3 resource has been disabled."},
+         "Access to this S3 resource has been disabled for every caller."},
         {e::ambiguous_grant_by_email_address, "AmbiguousGrantByEmailAddress", invalid_argument,
          "The e-mail address of a grant belongs to more than one account."},
         {e::authorization_header_malformed, "AuthorizationHeaderMalformed", invalid_argument,
@@ -136,8 +156,8 @@ inline std::span<const error_entry<s3_errc>> s3_entries() noexcept {
          "A concurrent conditional request on the object conflicted with this one."},
         {e::credentials_not_supported, "CredentialsNotSupported", not_supported,
          "This request does not support credentials."},
-        {e::cross_location_logging_prohibited, "CrossLocationLoggingProhibited",
-         permission_denied, "Logging to a bucket in another region is not allowed."},
+        {e::cross_location_logging_prohibited, "CrossLocationLoggingProhibited", permission_denied,
+         "Logging to a bucket in another region is not allowed."},
         {e::entity_too_large, "EntityTooLarge", too_large,
          "The upload exceeds the maximum allowed object or part size."},
         {e::entity_too_small, "EntityTooSmall", invalid_argument,
@@ -165,8 +185,8 @@ inline std::span<const error_entry<s3_errc>> s3_entries() noexcept {
          "The operation is not valid in the bucket's current state."},
         {e::invalid_digest, "InvalidDigest", checksum_mismatch,
          "The Content-MD5 or checksum header is not valid."},
-        {e::invalid_encryption_algorithm_error, "InvalidEncryptionAlgorithmError",
-         invalid_argument, "The server-side encryption algorithm is not valid."},
+        {e::invalid_encryption_algorithm_error, "InvalidEncryptionAlgorithmError", invalid_argument,
+         "The server-side encryption algorithm is not valid."},
         {e::invalid_location_constraint, "InvalidLocationConstraint", invalid_argument,
          "The location constraint is not valid."},
         {e::invalid_object_state, "InvalidObjectState", conflict,
@@ -176,7 +196,7 @@ inline std::span<const error_entry<s3_errc>> s3_entries() noexcept {
         {e::invalid_part_order, "InvalidPartOrder", invalid_argument,
          "The parts of the multipart upload are not in ascending order."},
         {e::invalid_payer, "InvalidPayer", permission_denied,
-         "All access to this object has been disabled."},
+         "Access to this object has been disabled."},
         {e::invalid_policy_document, "InvalidPolicyDocument", invalid_argument,
          "The policy document is not valid."},
         {e::invalid_range, "InvalidRange", range_not_satisfiable,
@@ -264,7 +284,9 @@ inline std::span<const error_entry<gcs_errc>> gcs_entries() noexcept {
     using enum condition;
     using e = gcs_errc;
     static constexpr error_entry<gcs_errc> table[] = {
-        {e::unknown, {}, no_condition,
+        {e::unknown,
+         {},
+         no_condition,
          "Cloud Storage returned an error reason that cloudstore does not know."},
         {e::not_modified, "notModified", not_modified, "The object has not been modified."},
         {e::bad_request, "badRequest", invalid_argument, "The request is not valid."},
@@ -358,8 +380,8 @@ inline std::span<const error_entry<gcs_errc>> gcs_entries() noexcept {
          "A precondition of the request (such as a generation match) does not hold."},
         {e::upload_too_large, "uploadTooLarge", too_large,
          "The upload exceeds the maximum allowed object size."},
-        {e::requested_range_not_satisfiable, "requestedRangeNotSatisfiable",
-         range_not_satisfiable, "The requested range cannot be satisfied."},
+        {e::requested_range_not_satisfiable, "requestedRangeNotSatisfiable", range_not_satisfiable,
+         "The requested range cannot be satisfied."},
         {e::rate_limit_exceeded, "rateLimitExceeded", throttled,
          "The request rate limit was exceeded."},
         {e::internal_error, "internalError", server_error,
@@ -390,77 +412,140 @@ constexpr std::string_view entry_wire(std::span<const error_entry<Enum>> table, 
 
 constexpr std::string_view http_reason(int status) noexcept {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 425: return "Too Early";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    case 508: return "Loop Detected";
-    case 511: return "Network Authentication Required";
-    default: return {};
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 300:
+        return "Multiple Choices";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 407:
+        return "Proxy Authentication Required";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 421:
+        return "Misdirected Request";
+    case 422:
+        return "Unprocessable Content";
+    case 425:
+        return "Too Early";
+    case 426:
+        return "Upgrade Required";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 451:
+        return "Unavailable For Legal Reasons";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
+    case 508:
+        return "Loop Detected";
+    case 511:
+        return "Network Authentication Required";
+    default:
+        return {};
     }
 }
 
 constexpr condition http_condition(int status) noexcept {
     using enum condition;
     switch (status) {
-    case 304: return not_modified;
-    case 400: return invalid_argument;
-    case 401: return unauthenticated;
-    case 403: return permission_denied;
+    case 304:
+        return not_modified;
+    case 400:
+        return invalid_argument;
+    case 401:
+        return unauthenticated;
+    case 403:
+        return permission_denied;
     case 404:
-    case 410: return not_found;
+    case 410:
+        return not_found;
     case 405:
-    case 501: return not_supported;
-    case 408: return timeout;
-    case 409: return conflict;
-    case 412: return precondition_failed;
-    case 413: return too_large;
-    case 416: return range_not_satisfiable;
-    case 429: return throttled;
-    default: return status >= 500 && status <= 599 ? server_error : no_condition;
+    case 501:
+        return not_supported;
+    case 408:
+        return timeout;
+    case 409:
+        return conflict;
+    case 412:
+        return precondition_failed;
+    case 413:
+        return too_large;
+    case 416:
+        return range_not_satisfiable;
+    case 429:
+        return throttled;
+    default:
+        return status >= 500 && status <= 599 ? server_error : no_condition;
     }
 }
 
@@ -469,8 +554,10 @@ constexpr condition http_condition(int status) noexcept {
 constexpr condition errno_condition(int ev) noexcept {
     using enum condition;
     switch (ev) {
-    case ECANCELED: return cancelled;
-    case ETIMEDOUT: return timeout;
+    case ECANCELED:
+        return cancelled;
+    case ETIMEDOUT:
+        return timeout;
     case ECONNRESET:
     case ECONNREFUSED:
     case ECONNABORTED:
@@ -482,24 +569,32 @@ constexpr condition errno_condition(int ev) noexcept {
 #ifdef EHOSTDOWN
     case EHOSTDOWN:
 #endif
-    case EADDRNOTAVAIL: return network_error;
-    case ENOENT: return not_found;
-    case EEXIST: return already_exists;
+    case EADDRNOTAVAIL:
+        return network_error;
+    case ENOENT:
+        return not_found;
+    case EEXIST:
+        return already_exists;
     case EACCES:
-    case EPERM: return permission_denied;
-    case EINVAL: return invalid_argument;
+    case EPERM:
+        return permission_denied;
+    case EINVAL:
+        return invalid_argument;
     case ENOSPC:
 #ifdef EDQUOT
     case EDQUOT:
 #endif
         return quota_exceeded;
-    case EFBIG: return too_large;
+    case EFBIG:
+        return too_large;
     case ENOTSUP:
 #if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
     case EOPNOTSUPP:
 #endif
-    case ENOSYS: return not_supported;
-    default: return no_condition;
+    case ENOSYS:
+        return not_supported;
+    default:
+        return no_condition;
     }
 }
 
@@ -608,12 +703,24 @@ public:
 constexpr bool is_alpha(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-constexpr bool is_alnum(char c) noexcept { return is_alpha(c) || (c >= '0' && c <= '9'); }
-constexpr bool is_word(char c) noexcept { return is_alnum(c) || c == '_'; }
-constexpr bool is_name(char c) noexcept { return is_word(c) || c == '-'; }
-constexpr bool is_base64url(char c) noexcept { return is_alnum(c) || c == '-' || c == '_'; }
-constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
-constexpr char to_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+constexpr bool is_alnum(char c) noexcept {
+    return is_alpha(c) || (c >= '0' && c <= '9');
+}
+constexpr bool is_word(char c) noexcept {
+    return is_alnum(c) || c == '_';
+}
+constexpr bool is_name(char c) noexcept {
+    return is_word(c) || c == '-';
+}
+constexpr bool is_base64url(char c) noexcept {
+    return is_alnum(c) || c == '-' || c == '_';
+}
+constexpr bool is_blank(char c) noexcept {
+    return c == ' ' || c == '\t';
+}
+constexpr char to_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+}
 
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -643,8 +750,10 @@ constexpr bool ends_value(char c) noexcept {
     case '{':
     case '}':
     case '|':
-    case '\\': return true;
-    default: return static_cast<unsigned char>(c) < 0x20;
+    case '\\':
+        return true;
+    default:
+        return static_cast<unsigned char>(c) < 0x20;
     }
 }
 
@@ -769,12 +878,12 @@ inline std::size_t redact_value(std::string_view text, std::size_t name_begin, s
     return emit(k, e);
 }
 
-} // namespace detail
+} // namespace detail::error_impl
 
 // ---- conditions ------------------------------------------------------------------------------
 
 CLOUDSTORE_DECL const boost::system::error_category& condition_category() noexcept {
-    static const detail::condition_category_impl category;
+    static const detail::error_impl::condition_category_impl category;
     return category;
 }
 
@@ -784,7 +893,7 @@ CLOUDSTORE_DECL error_condition make_error_condition(condition c) noexcept {
 
 CLOUDSTORE_DECL std::optional<condition> condition_of(const error_code& ec) noexcept {
     if (!ec) return std::nullopt;
-    for (const auto& entry : detail::condition_entries())
+    for (const auto& entry : detail::error_impl::condition_entries())
         if (ec == entry.code) return entry.code;
     return std::nullopt;
 }
@@ -792,8 +901,8 @@ CLOUDSTORE_DECL std::optional<condition> condition_of(const error_code& ec) noex
 // ---- errc ------------------------------------------------------------------------------------
 
 CLOUDSTORE_DECL const boost::system::error_category& errc_category() noexcept {
-    static const detail::table_category<errc> category(
-        0x9547224c78d1da47ULL, "cloudstore", &detail::errc_entries,
+    static const detail::error_impl::table_category<errc> category(
+        0x9547224c78d1da47ULL, "cloudstore", &detail::error_impl::errc_entries,
         "Unrecognized cloudstore error.");
     return category;
 }
@@ -805,8 +914,8 @@ CLOUDSTORE_DECL error_code make_error_code(errc e) noexcept {
 // ---- S3 --------------------------------------------------------------------------------------
 
 CLOUDSTORE_DECL const boost::system::error_category& s3_category() noexcept {
-    static const detail::table_category<s3_errc> category(
-        0x8d9988d35e547e37ULL, "cloudstore.s3", &detail::s3_entries,
+    static const detail::error_impl::table_category<s3_errc> category(
+        0x8d9988d35e547e37ULL, "cloudstore.s3", &detail::error_impl::s3_entries,
         "Unrecognized cloudstore.s3 error value.");
     return category;
 }
@@ -816,11 +925,12 @@ CLOUDSTORE_DECL error_code make_error_code(s3_errc e) noexcept {
 }
 
 CLOUDSTORE_DECL s3_errc s3_errc_from_string(std::string_view code) noexcept {
-    return detail::entry_from_string(detail::s3_entries(), code, s3_errc::unknown);
+    return detail::error_impl::entry_from_string(detail::error_impl::s3_entries(), code,
+                                                 s3_errc::unknown);
 }
 
 CLOUDSTORE_DECL std::string_view to_string(s3_errc e) noexcept {
-    return detail::entry_wire(detail::s3_entries(), e);
+    return detail::error_impl::entry_wire(detail::error_impl::s3_entries(), e);
 }
 
 CLOUDSTORE_DECL error_code make_s3_error(std::string_view code, int http_status) noexcept {
@@ -833,8 +943,8 @@ CLOUDSTORE_DECL error_code make_s3_error(std::string_view code, int http_status)
 // ---- GCS -------------------------------------------------------------------------------------
 
 CLOUDSTORE_DECL const boost::system::error_category& gcs_category() noexcept {
-    static const detail::table_category<gcs_errc> category(
-        0xee278b7968675644ULL, "cloudstore.gcs", &detail::gcs_entries,
+    static const detail::error_impl::table_category<gcs_errc> category(
+        0xee278b7968675644ULL, "cloudstore.gcs", &detail::error_impl::gcs_entries,
         "Unrecognized cloudstore.gcs error value.");
     return category;
 }
@@ -844,11 +954,12 @@ CLOUDSTORE_DECL error_code make_error_code(gcs_errc e) noexcept {
 }
 
 CLOUDSTORE_DECL gcs_errc gcs_errc_from_string(std::string_view reason) noexcept {
-    return detail::entry_from_string(detail::gcs_entries(), reason, gcs_errc::unknown);
+    return detail::error_impl::entry_from_string(detail::error_impl::gcs_entries(), reason,
+                                                 gcs_errc::unknown);
 }
 
 CLOUDSTORE_DECL std::string_view to_string(gcs_errc e) noexcept {
-    return detail::entry_wire(detail::gcs_entries(), e);
+    return detail::error_impl::entry_wire(detail::error_impl::gcs_entries(), e);
 }
 
 CLOUDSTORE_DECL error_code make_gcs_error(std::string_view reason, int http_status) noexcept {
@@ -862,7 +973,7 @@ CLOUDSTORE_DECL error_code make_gcs_error(std::string_view reason, int http_stat
 // ---- HTTP ------------------------------------------------------------------------------------
 
 CLOUDSTORE_DECL const boost::system::error_category& http_status_category() noexcept {
-    static const detail::http_status_category_impl category;
+    static const detail::error_impl::http_status_category_impl category;
     return category;
 }
 
@@ -873,7 +984,7 @@ CLOUDSTORE_DECL error_code make_http_status_error(int status) noexcept {
 // ---- secrets ---------------------------------------------------------------------------------
 
 CLOUDSTORE_DECL std::string redact_secrets(std::string_view text) {
-    using namespace detail;
+    using namespace detail::error_impl;
     constexpr auto npos = std::string_view::npos;
     std::string out;
     out.reserve(text.size());
@@ -990,41 +1101,64 @@ CLOUDSTORE_DECL const storage_failure& storage_error::failure() const noexcept {
     return state_->failure;
 }
 
-CLOUDSTORE_DECL const char* storage_error::what() const noexcept { return state_->what.c_str(); }
+CLOUDSTORE_DECL const char* storage_error::what() const noexcept {
+    return state_->what.c_str();
+}
 
-namespace detail {
+namespace detail::error_impl {
 template <class Exception>
 [[noreturn]] void throw_as(const storage_failure& failure) {
     boost::throw_exception(Exception(failure));
 }
-} // namespace detail
+} // namespace detail::error_impl
 
 [[noreturn]] CLOUDSTORE_DECL void throw_storage_error(const storage_failure& failure) {
+    using detail::error_impl::throw_as;
     const auto c = condition_of(failure.code);
-    if (!c) detail::throw_as<storage_error>(failure);
+    if (!c) throw_as<storage_error>(failure);
     switch (*c) {
-    case condition::not_found: detail::throw_as<not_found_error>(failure);
-    case condition::already_exists: detail::throw_as<already_exists_error>(failure);
-    case condition::not_modified: detail::throw_as<not_modified_error>(failure);
-    case condition::precondition_failed: detail::throw_as<precondition_failed_error>(failure);
-    case condition::range_not_satisfiable: detail::throw_as<range_not_satisfiable_error>(failure);
-    case condition::unauthenticated: detail::throw_as<unauthenticated_error>(failure);
-    case condition::permission_denied: detail::throw_as<permission_denied_error>(failure);
-    case condition::quota_exceeded: detail::throw_as<quota_exceeded_error>(failure);
-    case condition::conflict: detail::throw_as<conflict_error>(failure);
-    case condition::throttled: detail::throw_as<throttled_error>(failure);
-    case condition::server_error: detail::throw_as<service_error>(failure);
-    case condition::network_error: detail::throw_as<network_error>(failure);
-    case condition::tls_error: detail::throw_as<tls_error>(failure);
-    case condition::timeout: detail::throw_as<timeout_error>(failure);
-    case condition::cancelled: detail::throw_as<cancelled_error>(failure);
-    case condition::not_supported: detail::throw_as<not_supported_error>(failure);
-    case condition::invalid_argument: detail::throw_as<invalid_argument_error>(failure);
-    case condition::invalid_configuration: detail::throw_as<invalid_configuration_error>(failure);
-    case condition::checksum_mismatch: detail::throw_as<checksum_mismatch_error>(failure);
-    case condition::too_large: detail::throw_as<too_large_error>(failure);
+    case condition::not_found:
+        throw_as<not_found_error>(failure);
+    case condition::already_exists:
+        throw_as<already_exists_error>(failure);
+    case condition::not_modified:
+        throw_as<not_modified_error>(failure);
+    case condition::precondition_failed:
+        throw_as<precondition_failed_error>(failure);
+    case condition::range_not_satisfiable:
+        throw_as<range_not_satisfiable_error>(failure);
+    case condition::unauthenticated:
+        throw_as<unauthenticated_error>(failure);
+    case condition::permission_denied:
+        throw_as<permission_denied_error>(failure);
+    case condition::quota_exceeded:
+        throw_as<quota_exceeded_error>(failure);
+    case condition::conflict:
+        throw_as<conflict_error>(failure);
+    case condition::throttled:
+        throw_as<throttled_error>(failure);
+    case condition::server_error:
+        throw_as<service_error>(failure);
+    case condition::network_error:
+        throw_as<network_error>(failure);
+    case condition::tls_error:
+        throw_as<tls_error>(failure);
+    case condition::timeout:
+        throw_as<timeout_error>(failure);
+    case condition::cancelled:
+        throw_as<cancelled_error>(failure);
+    case condition::not_supported:
+        throw_as<not_supported_error>(failure);
+    case condition::invalid_argument:
+        throw_as<invalid_argument_error>(failure);
+    case condition::invalid_configuration:
+        throw_as<invalid_configuration_error>(failure);
+    case condition::checksum_mismatch:
+        throw_as<checksum_mismatch_error>(failure);
+    case condition::too_large:
+        throw_as<too_large_error>(failure);
     }
-    detail::throw_as<storage_error>(failure);
+    throw_as<storage_error>(failure);
 }
 
 [[noreturn]] CLOUDSTORE_DECL void throw_storage_error(error_code ec) {

@@ -24,8 +24,8 @@ public:
 
     /// Feeds bytes; any length, any number of calls, any split: the result is the same.
     void update(crypto::byte_view data) noexcept {
-        reg_ = Traits::update(reg_, reinterpret_cast<const unsigned char*>(data.data()),
-                              data.size());
+        reg_ =
+            Traits::update(reg_, reinterpret_cast<const unsigned char*>(data.data()), data.size());
     }
     /// The CRC of everything fed so far; feeding may continue.
     value_type value() const noexcept { return static_cast<value_type>(~reg_); }

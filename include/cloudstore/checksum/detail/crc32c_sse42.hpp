@@ -70,9 +70,11 @@ inline std::uint32_t update_sse42(std::uint32_t reg, const unsigned char* p,
         n -= 3 * short_stream;
     }
     std::uint64_t c = reg;
-    for (; n >= 8; p += 8, n -= 8) c = _mm_crc32_u64(c, load64(p));
+    for (; n >= 8; p += 8, n -= 8)
+        c = _mm_crc32_u64(c, load64(p));
     reg = static_cast<std::uint32_t>(c);
-    for (; n != 0; ++p, --n) reg = _mm_crc32_u8(reg, *p);
+    for (; n != 0; ++p, --n)
+        reg = _mm_crc32_u8(reg, *p);
     return reg;
 }
 

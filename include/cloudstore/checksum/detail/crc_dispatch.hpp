@@ -25,10 +25,9 @@ struct cpu_features {
 inline const cpu_features& cpu() noexcept {
     static const cpu_features f = [] {
         __builtin_cpu_init();
-        return cpu_features{__builtin_cpu_supports("sse4.2") != 0,
-                            __builtin_cpu_supports("pclmul") != 0,
-                            __builtin_cpu_supports("vpclmulqdq") != 0 &&
-                                __builtin_cpu_supports("avx2") != 0};
+        return cpu_features{
+            __builtin_cpu_supports("sse4.2") != 0, __builtin_cpu_supports("pclmul") != 0,
+            __builtin_cpu_supports("vpclmulqdq") != 0 && __builtin_cpu_supports("avx2") != 0};
     }();
     return f;
 }
@@ -80,8 +79,7 @@ inline std::uint32_t crc32c_isal(std::uint32_t reg, const unsigned char* p,
 
 /// CRC-32 through ISA-L. crc32_gzip_refl inverts on entry and exit (it takes and returns the
 /// CRC value), so the register is inverted around it.
-inline std::uint32_t crc32_isal(std::uint32_t reg, const unsigned char* p,
-                                std::size_t n) noexcept {
+inline std::uint32_t crc32_isal(std::uint32_t reg, const unsigned char* p, std::size_t n) noexcept {
     return ~crc32_gzip_refl(~reg, p, n);
 }
 #endif

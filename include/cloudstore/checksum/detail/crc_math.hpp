@@ -35,7 +35,8 @@ struct reflected {
     static constexpr std::array<T, 64> x2n = [] {
         std::array<T, 64> t{};
         t[0] = x0 >> 1; // x^1
-        for (std::size_t k = 1; k < t.size(); ++k) t[k] = multiply(t[k - 1], t[k - 1]);
+        for (std::size_t k = 1; k < t.size(); ++k)
+            t[k] = multiply(t[k - 1], t[k - 1]);
         return t;
     }();
 
@@ -69,7 +70,8 @@ struct reflected {
         std::array<std::array<T, 256>, 8> t{};
         for (unsigned i = 0; i < 256; ++i) {
             T c = static_cast<T>(i);
-            for (int b = 0; b < 8; ++b) c = (c & 1) ? static_cast<T>((c >> 1) ^ poly) : c >> 1;
+            for (int b = 0; b < 8; ++b)
+                c = (c & 1) ? static_cast<T>((c >> 1) ^ poly) : c >> 1;
             t[0][i] = c;
         }
         for (unsigned i = 0; i < 256; ++i)
@@ -89,15 +91,15 @@ struct reflected {
                 word ^= static_cast<std::uint64_t>(reg);
             }
             // Little-endian load: byte 0 of the block is the low byte of `word`.
-            reg = static_cast<T>(
-                tables[7][word & 0xff] ^ tables[6][(word >> 8) & 0xff] ^
-                tables[5][(word >> 16) & 0xff] ^ tables[4][(word >> 24) & 0xff] ^
-                tables[3][(word >> 32) & 0xff] ^ tables[2][(word >> 40) & 0xff] ^
-                tables[1][(word >> 48) & 0xff] ^ tables[0][word >> 56]);
+            reg = static_cast<T>(tables[7][word & 0xff] ^ tables[6][(word >> 8) & 0xff] ^
+                                 tables[5][(word >> 16) & 0xff] ^ tables[4][(word >> 24) & 0xff] ^
+                                 tables[3][(word >> 32) & 0xff] ^ tables[2][(word >> 40) & 0xff] ^
+                                 tables[1][(word >> 48) & 0xff] ^ tables[0][word >> 56]);
             p += 8;
             n -= 8;
         }
-        while (n-- != 0) reg = static_cast<T>((reg >> 8) ^ tables[0][(reg ^ *p++) & 0xff]);
+        while (n-- != 0)
+            reg = static_cast<T>((reg >> 8) ^ tables[0][(reg ^ *p++) & 0xff]);
         return reg;
     }
 };

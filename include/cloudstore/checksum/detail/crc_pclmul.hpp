@@ -21,7 +21,9 @@ namespace cloudstore::detail::crc {
 
 template <class Math>
 struct fold_constants {
-    static constexpr std::uint64_t for_high(unsigned bits) { return Math::fold_constant(bits + 63); }
+    static constexpr std::uint64_t for_high(unsigned bits) {
+        return Math::fold_constant(bits + 63);
+    }
     static constexpr std::uint64_t for_low(unsigned bits) { return Math::fold_constant(bits - 1); }
     static constexpr std::uint64_t k128[2] = {for_high(128), for_low(128)};
     static constexpr std::uint64_t k256[2] = {for_high(256), for_low(256)};
@@ -50,8 +52,8 @@ inline __m128i load128(const unsigned char* p) noexcept {
 /// Advances register `reg` over n bytes. Requires a CPU with PCLMULQDQ.
 template <class Math>
 CLOUDSTORE_TARGET("pclmul,sse2")
-typename Math::value_type update_pclmul(typename Math::value_type reg, const unsigned char* p,
-                                        std::size_t n) noexcept {
+typename Math::value_type
+    update_pclmul(typename Math::value_type reg, const unsigned char* p, std::size_t n) noexcept {
     using k = fold_constants<Math>;
     if (n < 64) return Math::update_tables(reg, p, n);
     // The register joins the message by xor into its first bytes (the CRC is linear).
@@ -71,8 +73,8 @@ typename Math::value_type update_pclmul(typename Math::value_type reg, const uns
         n -= 64;
     }
     const __m128i k128 = load_constants(k::k128);
-    __m128i x = fold(x0, load_constants(k::k384),
-                     fold(x1, load_constants(k::k256), fold(x2, k128, x3)));
+    __m128i x =
+        fold(x0, load_constants(k::k384), fold(x1, load_constants(k::k256), fold(x2, k128, x3)));
     while (n >= 16) {
         x = fold(x, k128, load128(p));
         p += 16;
@@ -105,27 +107,30 @@ inline __m256i broadcast_constants(const std::uint64_t (&k)[2]) noexcept {
 /// Advances register `reg` over n bytes. Requires a CPU with AVX2 and VPCLMULQDQ.
 template <class Math>
 CLOUDSTORE_TARGET("avx2,vpclmulqdq,pclmul")
-typename Math::value_type update_vpclmul(typename Math::value_type reg, const unsigned char* p,
-                                         std::size_t n) noexcept {
+typename Math::value_type
+    update_vpclmul(typename Math::value_type reg, const unsigned char* p, std::size_t n) noexcept {
     using k = fold_constants<Math>;
     constexpr std::size_t lanes = 8;
     constexpr std::size_t round = 32 * lanes; // bytes a round: 2048 bits, hence k2048
     if (n < round) return update_pclmul<Math>(reg, p, n);
     __m256i x[lanes];
-    for (std::size_t i = 0; i < lanes; ++i) x[i] = load256(p + 32 * i);
+    for (std::size_t i = 0; i < lanes; ++i)
+        x[i] = load256(p + 32 * i);
     x[0] = _mm256_xor_si256(x[0], _mm256_set_epi64x(0, 0, 0, static_cast<long long>(reg)));
     p += round;
     n -= round;
     const __m256i k_round = broadcast_constants(k::k2048);
     while (n >= round) {
-        for (std::size_t i = 0; i < lanes; ++i) x[i] = fold256(x[i], k_round, load256(p + 32 * i));
+        for (std::size_t i = 0; i < lanes; ++i)
+            x[i] = fold256(x[i], k_round, load256(p + 32 * i));
         p += round;
         n -= round;
     }
     // Each lane sits 256 bits before the next: fold the running sum into each in turn.
     const __m256i k256 = broadcast_constants(k::k256);
     __m256i sum = x[0];
-    for (std::size_t i = 1; i < lanes; ++i) sum = fold256(sum, k256, x[i]);
+    for (std::size_t i = 1; i < lanes; ++i)
+        sum = fold256(sum, k256, x[i]);
     // The two 128-bit halves of the sum: the low (earlier) one folds 128 bits into the high.
     const __m128i k128 = load_constants(k::k128);
     __m128i r = fold(_mm256_castsi256_si128(sum), k128, _mm256_extracti128_si256(sum, 1));

@@ -15,8 +15,8 @@ namespace detail {
 inline constexpr std::size_t base64_max_group = std::size_t{3} << 28;
 
 inline bool is_base64_char(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 // Checks the RFC 4648 alphabet and padding strictly; EVP_DecodeBlock alone accepts
@@ -36,9 +36,9 @@ CLOUDSTORE_DECL std::size_t base64_encode(byte_view in, char* out) noexcept {
     std::size_t written = 0;
     while (!in.empty()) {
         const std::size_t n = std::min(in.size(), detail::base64_max_group);
-        written += static_cast<std::size_t>(
-            EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out + written),
-                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(n)));
+        written += static_cast<std::size_t>(EVP_EncodeBlock(
+            reinterpret_cast<unsigned char*>(out + written),
+            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(n)));
         in = in.subspan(n);
     }
     out[written] = '\0';
@@ -53,7 +53,8 @@ CLOUDSTORE_DECL std::string base64_encode(byte_view in) {
 
 CLOUDSTORE_DECL std::string base64url_encode(byte_view in) {
     std::string out = base64_encode(in);
-    while (!out.empty() && out.back() == '=') out.pop_back();
+    while (!out.empty() && out.back() == '=')
+        out.pop_back();
     std::replace(out.begin(), out.end(), '+', '-');
     std::replace(out.begin(), out.end(), '/', '_');
     return out;
@@ -93,14 +94,17 @@ CLOUDSTORE_DECL std::vector<std::byte> base64url_decode(std::string_view text, e
             ec = errc::invalid_encoding;
             return {};
         }
-        if (c == '-') c = '+';
-        else if (c == '_') c = '/';
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
     }
     if (standard.size() % 4 == 1) {
         ec = errc::invalid_encoding;
         return {};
     }
-    while (standard.size() % 4 != 0) standard.push_back('=');
+    while (standard.size() % 4 != 0)
+        standard.push_back('=');
     return base64_decode(standard, ec);
 }
 

@@ -11,8 +11,8 @@ CLOUDSTORE_DECL hmac_sha256_context::hmac_sha256_context()
     : ctx_(EVP_MAC_CTX_new(detail::hmac_mac())) {
     if (!ctx_) detail::openssl_fatal("EVP_MAC_CTX_new");
     char digest[] = "SHA256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_END};
     if (EVP_MAC_CTX_set_params(ctx_.get(), params) != 1)
         detail::openssl_fatal("EVP_MAC_CTX_set_params(SHA256)");
 }

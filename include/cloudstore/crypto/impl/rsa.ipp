@@ -14,14 +14,15 @@ namespace cloudstore::crypto {
 
 namespace detail {
 // Refuses every passphrase request, so an encrypted key fails instead of reading a terminal.
-inline int refuse_passphrase(char*, int, int, void*) { return -1; }
+inline int refuse_passphrase(char*, int, int, void*) {
+    return -1;
+}
 } // namespace detail
 
 CLOUDSTORE_DECL rsa_private_key rsa_private_key::from_pem(std::string_view pem, error_code& ec) {
     ec = {};
     rsa_private_key out;
-    if (pem.empty() || pem.size() > INT_MAX ||
-        pem.find("-----BEGIN") == std::string_view::npos) {
+    if (pem.empty() || pem.size() > INT_MAX || pem.find("-----BEGIN") == std::string_view::npos) {
         ec = errc::invalid_key;
         return out;
     }
@@ -56,7 +57,7 @@ CLOUDSTORE_DECL std::size_t rsa_private_key::signature_size() const noexcept {
 }
 
 CLOUDSTORE_DECL std::vector<std::byte> rsa_private_key::sign_sha256(byte_view data,
-                                                                   error_code& ec) const {
+                                                                    error_code& ec) const {
     ec = {};
     std::vector<std::byte> sig;
     if (!key_) {
