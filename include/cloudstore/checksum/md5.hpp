@@ -2,26 +2,18 @@
 // never security).
 #pragma once
 
-#include <cloudstore/crypto/digest.hpp>
-
-#include <string_view>
+#include <cloudstore/checksum/detail/digest_checksum.hpp>
 
 namespace cloudstore {
 
+namespace detail {
+struct md5_traits {
+    static constexpr std::string_view name = "md5";
+};
+} // namespace detail
+
 /// Incremental MD5 over OpenSSL; models checksum_algorithm. Not safe to share between threads.
 /// Unavailable (aborts) when OpenSSL runs with a FIPS-only provider.
-class md5 {
-public:
-    using digest_type = crypto::md5_digest;
-    static constexpr std::string_view name = "md5";
-
-    void update(crypto::byte_view data) noexcept { ctx_.update(data); }
-    /// The digest of everything fed since the last finish() or reset(); then starts again.
-    digest_type finish() noexcept { return ctx_.finish(); }
-    void reset() noexcept { ctx_.reset(); }
-
-private:
-    crypto::md5_context ctx_;
-};
+class md5 : public detail::digest_checksum<crypto::md5_context, detail::md5_traits> {};
 
 } // namespace cloudstore

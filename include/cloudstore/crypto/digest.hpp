@@ -10,10 +10,10 @@
 
 namespace cloudstore::crypto {
 
+enum class digest_algorithm { sha256, md5 };
+
 using sha256_digest = std::array<std::byte, 32>;
 using md5_digest = std::array<std::byte, 16>;
-
-enum class digest_algorithm { sha256, md5 };
 
 /// An incremental digest. Move-only; not safe to share between threads (one per stream).
 /// Operations never fail on any input; OpenSSL's own internal failures (out of memory, a
@@ -43,16 +43,19 @@ private:
     digest_algorithm algorithm_;
 };
 
-/// An incremental SHA-256.
-class sha256_context {
+/// A digest_context whose algorithm and digest size are part of its type.
+template <digest_algorithm Algorithm, std::size_t Size>
+class fixed_digest_context {
 public:
-    sha256_context()
-        : ctx_(digest_algorithm::sha256) {}
+    using digest_type = std::array<std::byte, Size>;
+
+    fixed_digest_context()
+        : ctx_(Algorithm) {}
     void update(byte_view data) noexcept { ctx_.update(data); }
     void update(std::string_view text) noexcept { ctx_.update(text); }
     /// The digest of everything fed since the last finish() or reset(); then starts again.
-    sha256_digest finish() noexcept {
-        sha256_digest d;
+    digest_type finish() noexcept {
+        digest_type d;
         ctx_.finish(d.data());
         return d;
     }
@@ -62,23 +65,10 @@ private:
     digest_context ctx_;
 };
 
+/// An incremental SHA-256.
+using sha256_context = fixed_digest_context<digest_algorithm::sha256, 32>;
 /// An incremental MD5 (Content-MD5 and GCS's md5Hash; never for security).
-class md5_context {
-public:
-    md5_context()
-        : ctx_(digest_algorithm::md5) {}
-    void update(byte_view data) noexcept { ctx_.update(data); }
-    void update(std::string_view text) noexcept { ctx_.update(text); }
-    md5_digest finish() noexcept {
-        md5_digest d;
-        ctx_.finish(d.data());
-        return d;
-    }
-    void reset() noexcept { ctx_.reset(); }
-
-private:
-    digest_context ctx_;
-};
+using md5_context = fixed_digest_context<digest_algorithm::md5, 16>;
 
 /// One-shot SHA-256 on a context reused per thread. Thread-safe.
 CLOUDSTORE_DECL sha256_digest sha256(byte_view data) noexcept;

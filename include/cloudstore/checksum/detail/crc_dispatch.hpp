@@ -42,25 +42,27 @@ inline std::uint32_t crc32c_portable(std::uint32_t reg, const unsigned char* p,
     return crc32c_math::update_tables(reg, p, n);
 }
 
-/// CRC-32 without ISA-L: carry-less folding where the CPU has it, tables otherwise.
-inline std::uint32_t crc32_portable(std::uint32_t reg, const unsigned char* p,
-                                    std::size_t n) noexcept {
+/// Carry-less folding where the CPU has it (VPCLMULQDQ, then PCLMULQDQ), tables otherwise.
+template <class Math>
+typename Math::value_type update_clmul_or_tables(typename Math::value_type reg,
+                                                 const unsigned char* p, std::size_t n) noexcept {
 #if CLOUDSTORE_X86_SIMD
-    if (cpu().vpclmul) return update_vpclmul<crc32_math>(reg, p, n);
-    if (cpu().pclmul) return update_pclmul<crc32_math>(reg, p, n);
+    if (cpu().vpclmul) return update_vpclmul<Math>(reg, p, n);
+    if (cpu().pclmul) return update_pclmul<Math>(reg, p, n);
 #endif
-    return crc32_math::update_tables(reg, p, n);
+    return Math::update_tables(reg, p, n);
 }
 
-/// CRC-64/NVME (ISA-L 2.30 has none): carry-less folding where the CPU has it, tables
-/// otherwise.
+/// CRC-32 without ISA-L.
+inline std::uint32_t crc32_portable(std::uint32_t reg, const unsigned char* p,
+                                    std::size_t n) noexcept {
+    return update_clmul_or_tables<crc32_math>(reg, p, n);
+}
+
+/// CRC-64/NVME: ISA-L 2.30 has none, so this is always cloudstore's own.
 inline std::uint64_t crc64nvme_update(std::uint64_t reg, const unsigned char* p,
                                       std::size_t n) noexcept {
-#if CLOUDSTORE_X86_SIMD
-    if (cpu().vpclmul) return update_vpclmul<crc64nvme_math>(reg, p, n);
-    if (cpu().pclmul) return update_pclmul<crc64nvme_math>(reg, p, n);
-#endif
-    return crc64nvme_math::update_tables(reg, p, n);
+    return update_clmul_or_tables<crc64nvme_math>(reg, p, n);
 }
 
 #if CLOUDSTORE_USE_ISAL

@@ -49,6 +49,22 @@ inline __m128i load128(const unsigned char* p) noexcept {
     return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
 }
 
+/// The end of every fold: the last lane takes whole 16-byte blocks, then its own bytes and the
+/// tail (under 16 bytes) go through the tables from a zero register.
+template <class Math>
+CLOUDSTORE_TARGET("pclmul,sse2")
+typename Math::value_type finish_lane(__m128i x, const unsigned char* p, std::size_t n) noexcept {
+    const __m128i k128 = load_constants(fold_constants<Math>::k128);
+    while (n >= 16) {
+        x = fold(x, k128, load128(p));
+        p += 16;
+        n -= 16;
+    }
+    alignas(16) unsigned char rest[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(rest), x);
+    return Math::update_tables(Math::update_tables(0, rest, sizeof rest), p, n);
+}
+
 /// Advances register `reg` over n bytes. Requires a CPU with PCLMULQDQ.
 template <class Math>
 CLOUDSTORE_TARGET("pclmul,sse2")
@@ -75,15 +91,7 @@ typename Math::value_type
     const __m128i k128 = load_constants(k::k128);
     __m128i x =
         fold(x0, load_constants(k::k384), fold(x1, load_constants(k::k256), fold(x2, k128, x3)));
-    while (n >= 16) {
-        x = fold(x, k128, load128(p));
-        p += 16;
-        n -= 16;
-    }
-    alignas(16) unsigned char rest[16];
-    _mm_store_si128(reinterpret_cast<__m128i*>(rest), x);
-    reg = Math::update_tables(0, rest, sizeof rest);
-    return Math::update_tables(reg, p, n);
+    return finish_lane<Math>(x, p, n);
 }
 
 CLOUDSTORE_TARGET("avx2,vpclmulqdq,pclmul")
@@ -134,15 +142,7 @@ typename Math::value_type
     // The two 128-bit halves of the sum: the low (earlier) one folds 128 bits into the high.
     const __m128i k128 = load_constants(k::k128);
     __m128i r = fold(_mm256_castsi256_si128(sum), k128, _mm256_extracti128_si256(sum, 1));
-    while (n >= 16) {
-        r = fold(r, k128, load128(p));
-        p += 16;
-        n -= 16;
-    }
-    alignas(16) unsigned char rest[16];
-    _mm_store_si128(reinterpret_cast<__m128i*>(rest), r);
-    reg = Math::update_tables(0, rest, sizeof rest);
-    return Math::update_tables(reg, p, n);
+    return finish_lane<Math>(r, p, n);
 }
 
 } // namespace cloudstore::detail::crc
