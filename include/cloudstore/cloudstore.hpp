@@ -1,6 +1,7 @@
 // cloudstore: everything in one include.
 #pragma once
 
+#include <cloudstore/auth.hpp>
 #include <cloudstore/checksum.hpp>
 #include <cloudstore/crypto.hpp>
 #include <cloudstore/error.hpp>

@@ -11,6 +11,11 @@
 
 #include <cloudstore/impl/error.ipp>
 
+#include <cloudstore/auth/impl/aws_chunked.ipp>
+#include <cloudstore/auth/impl/signing_key_cache.ipp>
+#include <cloudstore/auth/impl/sigv4.ipp>
+#include <cloudstore/auth/impl/sigv4_canonical.ipp>
+
 #include <cloudstore/crypto/impl/base64.ipp>
 #include <cloudstore/crypto/impl/digest.ipp>
 #include <cloudstore/crypto/impl/hex.ipp>
