@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Turns Google Benchmark JSON into a table for people and, as the last line, RESULT {json}.
 
-usage: report.py SUITE RESULTS.json
-Each benchmark is named NAME/piece:N; the median of the repetitions is used. Keys are
-NAME_gbps for whole 1 MiB buffers and NAME_4k_gbps for 4 KiB updates."""
+usage: report.py SUITE RESULTS.json [PEER.json ...]
+checksum: each benchmark is named NAME/piece:N; the median of the repetitions is used. Keys
+are NAME_gbps for whole 1 MiB buffers and NAME_4k_gbps for 4 KiB updates.
+sigv4: each benchmark's median real time per iteration in ns; PEER.json files hold the peers'
+figures as one flat JSON object each and are merged in."""
 import json
 import sys
 
@@ -36,14 +38,36 @@ SUITES = {
             ("crc32c_portable_gbps", 12.0), ("crc64nvme_gbps", 10.0),
         ],
     },
+    "sigv4": {
+        # RESULT key -> benchmark name (ns per iteration)
+        "ns_keys": [("header_sign_ns", "header_sign"), ("presign_ns", "presign")],
+        "ratios": [
+            ("header_speedup_vs_botocore", "botocore_header_sign_ns", "header_sign_ns"),
+            ("presign_speedup_vs_botocore", "botocore_presign_ns", "presign_ns"),
+            ("header_speedup_vs_smithy", "smithy_header_sign_ns", "header_sign_ns"),
+            ("presign_speedup_vs_smithy", "smithy_presign_ns", "presign_ns"),
+        ],
+        "goals": [],
+        "ceilings": [("header_sign_ns", 800), ("presign_ns", 1200)],
+    },
 }
 
 
 def main():
-    suite, path = sys.argv[1], sys.argv[2]
+    suite, path, peer_paths = sys.argv[1], sys.argv[2], sys.argv[3:]
     spec = SUITES[suite]
     with open(path) as f:
         runs = json.load(f)["benchmarks"]
+    result = {}
+    if "ns_keys" in spec:
+        for key, bench in spec["ns_keys"]:
+            for r in runs:
+                if r.get("run_name", r["name"]) == bench and r.get("aggregate_name") == "median":
+                    scale = {"ns": 1, "us": 1e3, "ms": 1e6}[r.get("time_unit", "ns")]
+                    result[key] = round(r["real_time"] * scale)
+    for peer in peer_paths:
+        with open(peer) as f:
+            result.update(json.load(f))
     medians = {}
     for r in runs:
         if r.get("aggregate_name", "median") != "median" or "bytes_per_second" not in r:
@@ -52,13 +76,12 @@ def main():
         base, _, arg = name.partition("/piece:")
         piece = int(arg.split("/")[0]) if arg else 0
         medians[(base, piece)] = r["bytes_per_second"] / 1e9
-    result = {}
-    for key, bench, piece in spec["keys"]:
+    for key, bench, piece in spec.get("keys", []):
         if (bench, piece) in medians:
             result[key] = round(medians[(bench, piece)], 2)
     for key, num, den in spec["ratios"]:
         if num in result and den in result and result[den] > 0:
-            result[key] = round(result[num] / result[den], 3)
+            result[key] = round(result[num] / result[den], 3 if suite == "checksum" else 1)
     print()
     print(f"{'figure':28} {'value':>10}")
     for key, value in result.items():
@@ -68,6 +91,10 @@ def main():
         value = result.get(key)
         verdict = "missing" if value is None else ("met" if value >= minimum else "NOT MET")
         print(f"goal {key} >= {minimum}: {value} ({verdict})")
+    for key, maximum in spec.get("ceilings", []):
+        value = result.get(key)
+        verdict = "missing" if value is None else ("met" if value <= maximum else "NOT MET")
+        print(f"goal {key} <= {maximum}: {value} ({verdict})")
     print("RESULT " + json.dumps(result, separators=(", ", ": ")))
 
 

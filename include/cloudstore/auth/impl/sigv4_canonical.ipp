@@ -34,17 +34,23 @@ inline canonical_scratch& scratch() {
     return s;
 }
 
-// Appends `value` trimmed, with inner runs of blanks collapsed to one space.
+// Appends `value` trimmed, with inner runs of blanks collapsed to one space. Values that need
+// no collapsing (nearly all) are copied in one piece.
 inline void append_trimmed(std::string& out, std::string_view value) {
     std::size_t i = 0;
     std::size_t n = value.size();
-    while (i < n && is_blank(value[i]))
-        ++i;
-    while (n > i && is_blank(value[n - 1]))
-        --n;
+    while (i < n && is_blank(value[i])) ++i;
+    while (n > i && is_blank(value[n - 1])) --n;
+    value = value.substr(i, n - i);
+    bool plain = true;
+    for (std::size_t k = 0; k < value.size() && plain; ++k)
+        plain = value[k] != '\t' && !(value[k] == ' ' && is_blank(value[k + 1]));
+    if (plain) {
+        out.append(value);
+        return;
+    }
     bool in_blank = false;
-    for (; i < n; ++i) {
-        const char c = value[i];
+    for (const char c : value) {
         if (is_blank(c)) {
             in_blank = true;
             continue;
@@ -53,6 +59,14 @@ inline void append_trimmed(std::string& out, std::string_view value) {
         in_blank = false;
         out.push_back(c);
     }
+}
+
+// Appends `name` in lowercase.
+inline void append_lower(std::string& out, std::string_view name) {
+    const std::size_t at = out.size();
+    out.resize(at + name.size());
+    char* p = out.data() + at;
+    for (const char c : name) *p++ = lower(c);
 }
 
 } // namespace detail
