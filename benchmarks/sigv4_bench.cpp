@@ -30,7 +30,8 @@ const amz_date when = *amz_date::parse("20261124T120000Z");
 
 void header_sign(benchmark::State& state) {
     const auto request = typical_get();
-    for (auto _ : state) benchmark::DoNotOptimize(signer().sign_headers(request, when));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(signer().sign_headers(request, when));
 }
 
 void presign(benchmark::State& state) {

@@ -24,7 +24,13 @@ static_assert(cloudstore::checksum_algorithm<crc32c>);
 static_assert(cloudstore::checksum_algorithm<crc32>);
 static_assert(cloudstore::checksum_algorithm<crc64nvme>);
 static_assert(!cloudstore::checksum_algorithm<int>);
-static_assert(crc32c::combine(0, 0, 0) == 0);
+// Shifting by a byte count never overflows n * 8: 2^62 bytes equals 2^61 bytes twice.
+using crc64_math = cloudstore::detail::crc::crc64nvme_math;
+static_assert(crc64_math::shift(0x1234, std::uint64_t{1} << 62) ==
+              crc64_math::shift(crc64_math::shift(0x1234, std::uint64_t{1} << 61),
+                                std::uint64_t{1} << 61));
+static_assert(crc64_math::shift(0x1234, 1000) ==
+              crc64_math::multiply(crc64_math::x_pow(8000), 0x1234));
 
 TEST_CASE("check values of \"123456789\"") {
     CHECK(crc32c::compute(as_bytes("123456789")) == 0xe3069283u);

@@ -62,6 +62,12 @@ TEST_CASE("base64url: unpadded, URL alphabet, both ways") {
     CHECK(ec == cloudstore::errc::invalid_encoding);
     base64url_decode("Zm9vY", ec); // 5 characters: no byte boundary
     CHECK(ec == cloudstore::errc::invalid_encoding);
+    base64url_decode("QQ=", ec); // a partial pad
+    CHECK(ec == cloudstore::errc::invalid_encoding);
+    base64url_decode("QR", ec); // non-canonical unused bits
+    CHECK(ec == cloudstore::errc::invalid_encoding);
+    CHECK(text_of(base64url_decode("QUI", ec)) == "AB");
+    CHECK_FALSE(ec);
 }
 
 TEST_CASE("base64: every length 0..300 round-trips") {

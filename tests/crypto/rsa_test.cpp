@@ -9,6 +9,7 @@
 
 #include <rapidjson/document.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <string>
@@ -173,12 +174,19 @@ TEST_CASE("rsa: unusable keys give invalid_key and never echo the key") {
         const auto key = rsa_private_key::from_pem(pem, ec);
         CHECK(ec == cloudstore::errc::invalid_key);
         CHECK_FALSE(key.valid());
-        CHECK(ec.message().find(body_marker) == std::string::npos);
-        CHECK(ec.message().find("BEGIN") == std::string::npos);
+        CHECK(ERR_peek_error() == 0); // OpenSSL's queue holds nothing for later calls to trip on
         CHECK(key.sign_sha256("x", ec).empty());
         CHECK(ec == cloudstore::errc::invalid_key);
+        // The throwing form: the exception's text holds nothing of the key.
+        try {
+            rsa_private_key::from_pem(pem);
+            FAIL("from_pem accepted " << entry.first);
+        } catch (const cloudstore::invalid_configuration_error& e) {
+            CHECK(e.code() == cloudstore::errc::invalid_key);
+            const std::string what = e.what();
+            CHECK(what.find(body_marker) == std::string::npos);
+            CHECK(what.find("BEGIN") == std::string::npos);
+        }
     }
-    // The throwing form raises storage_error with the same code.
-    CHECK_THROWS_AS(rsa_private_key::from_pem("not a key"), cloudstore::storage_error);
     EVP_PKEY_free(ec_key);
 }

@@ -71,8 +71,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const long long expires = in.ConsumeIntegralInRange<long long>(-10, 700000);
 
     std::vector<name_value> q, h;
-    for (const auto& [n, v] : query) q.push_back({n, v});
-    for (const auto& [n, v] : headers) h.push_back({n, v});
+    for (const auto& [n, v] : query)
+        q.push_back({n, v});
+    for (const auto& [n, v] : headers)
+        h.push_back({n, v});
 
     // Canonical query: sorted, and a fixed point once decoded and encoded again.
     std::string canonical_query;
@@ -83,9 +85,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(parts[i - 1] <= parts[i], "canonical query sorted by name, then value");
     std::vector<std::pair<std::string, std::string>> decoded;
     for (const auto& [n, v] : parts)
-        decoded.emplace_back(cloudstore::test::percent_decode(n), cloudstore::test::percent_decode(v));
+        decoded.emplace_back(cloudstore::test::percent_decode(n),
+                             cloudstore::test::percent_decode(v));
     std::vector<name_value> again;
-    for (const auto& [n, v] : decoded) again.push_back({n, v});
+    for (const auto& [n, v] : decoded)
+        again.push_back({n, v});
     std::string canonical_again;
     append_canonical_query(canonical_again, again);
     require(canonical_again == canonical_query, "canonical query is a fixed point");
@@ -105,7 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             at = nl + 1;
         }
         std::vector<name_value> fed;
-        for (const auto& [n, v] : lines) fed.push_back({n, v});
+        for (const auto& [n, v] : lines)
+            fed.push_back({n, v});
         std::string block_again, signed_again;
         append_canonical_headers(block_again, signed_again, fed);
         require(block_again == block && signed_again == signed_headers,

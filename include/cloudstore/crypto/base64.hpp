@@ -26,12 +26,13 @@ CLOUDSTORE_DECL std::string base64_encode(byte_view in);
 /// `in` as base64url without padding (JWT, RFC 7515 §2).
 CLOUDSTORE_DECL std::string base64url_encode(byte_view in);
 
-/// Decodes padded base64. Text whose length is not a multiple of 4, a character outside the
-/// alphabet (whitespace included) or misplaced padding sets `ec` to `errc::invalid_encoding`
-/// and returns an empty vector.
+/// Decodes padded base64, strictly: text whose length is not a multiple of 4, a character
+/// outside the alphabet (whitespace included), misplaced padding, or a last group whose unused
+/// bits are not zero (a non-canonical encoding, RFC 4648 §3.5) sets `ec` to
+/// `errc::invalid_encoding` and returns an empty vector.
 CLOUDSTORE_DECL std::vector<std::byte> base64_decode(std::string_view text, error_code& ec);
 
-/// Decodes base64url, with or without padding; errors as base64_decode.
+/// Decodes base64url, unpadded or fully padded (never a partial pad); errors as base64_decode.
 CLOUDSTORE_DECL std::vector<std::byte> base64url_decode(std::string_view text, error_code& ec);
 
 } // namespace cloudstore::crypto

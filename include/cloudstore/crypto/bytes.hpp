@@ -1,5 +1,5 @@
 // Byte views: cloudstore's crypto and checksum functions take std::span<const std::byte>;
-// these helpers let text and other byte-like buffers pass without copies.
+// these helpers let text pass without copies (std::as_bytes serves other spans).
 #pragma once
 
 #include <cstddef>
@@ -14,12 +14,6 @@ using byte_view = std::span<const std::byte>;
 /// The bytes of `text` (no terminating NUL). Lifetime: that of `text`'s storage.
 inline byte_view as_bytes(std::string_view text) noexcept {
     return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
-}
-
-/// The bytes of any contiguous range of trivially copyable values.
-template <class T, std::size_t N>
-inline byte_view as_bytes(std::span<T, N> values) noexcept {
-    return std::as_bytes(values);
 }
 
 /// `bytes` seen as text, for printing and comparisons in tests.

@@ -7,6 +7,7 @@
 #include <cloudstore/detail/config.hpp>
 
 #include <array>
+#include <type_traits>
 
 namespace cloudstore::crypto {
 
@@ -43,11 +44,12 @@ private:
     digest_algorithm algorithm_;
 };
 
-/// A digest_context whose algorithm and digest size are part of its type.
-template <digest_algorithm Algorithm, std::size_t Size>
+/// A digest_context whose algorithm, and so its digest size, is part of its type.
+template <digest_algorithm Algorithm>
 class fixed_digest_context {
 public:
-    using digest_type = std::array<std::byte, Size>;
+    using digest_type =
+        std::conditional_t<Algorithm == digest_algorithm::sha256, sha256_digest, md5_digest>;
 
     fixed_digest_context()
         : ctx_(Algorithm) {}
@@ -66,9 +68,9 @@ private:
 };
 
 /// An incremental SHA-256.
-using sha256_context = fixed_digest_context<digest_algorithm::sha256, 32>;
+using sha256_context = fixed_digest_context<digest_algorithm::sha256>;
 /// An incremental MD5 (Content-MD5 and GCS's md5Hash; never for security).
-using md5_context = fixed_digest_context<digest_algorithm::md5, 16>;
+using md5_context = fixed_digest_context<digest_algorithm::md5>;
 
 /// One-shot SHA-256 on a context reused per thread. Thread-safe.
 CLOUDSTORE_DECL sha256_digest sha256(byte_view data) noexcept;

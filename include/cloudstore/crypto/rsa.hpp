@@ -20,10 +20,11 @@ public:
 
     /// Parses a PEM private key: PKCS#8 ("BEGIN PRIVATE KEY", as in a service-account JSON file)
     /// or PKCS#1 ("BEGIN RSA PRIVATE KEY"). Text that is not such a key, an encrypted key, or a
-    /// key of another type sets `ec` to `errc::invalid_key`. The error names what was wrong,
-    /// never the key's content. Never prompts for a passphrase.
+    /// key of another type sets `ec` to `errc::invalid_key` (condition invalid_configuration:
+    /// keys come from configuration). Nothing of the key's content appears in any error.
+    /// Never prompts for a passphrase. OpenSSL's error queue is left empty.
     static rsa_private_key from_pem(std::string_view pem, error_code& ec);
-    /// As above; throws storage_error (invalid_argument_error) instead.
+    /// As above; throws invalid_configuration_error instead.
     static rsa_private_key from_pem(std::string_view pem);
 
     bool valid() const noexcept { return key_ != nullptr; }
@@ -42,9 +43,6 @@ public:
     EVP_PKEY* native_handle() const noexcept { return key_.get(); }
 
 private:
-    struct pkey_free {
-        void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-    };
     std::shared_ptr<EVP_PKEY> key_;
 };
 

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+bool readme_example(); // README.md's first example, compiled as written
+
 int main() {
     const auto digest = cloudstore::crypto::to_hex(cloudstore::crypto::sha256("abc"));
     const auto crc = cloudstore::crc32c::compute(cloudstore::crypto::as_bytes("123456789"));
@@ -17,5 +19,7 @@ int main() {
     const bool ok = digest == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" &&
                     crc == 0xe3069283u &&
                     std::strcmp(CLOUDSTORE_VERSION_STRING, EXPECTED_VERSION) == 0;
-    return ok ? 0 : 1;
+    const bool readme_ok = readme_example();
+    std::printf("README example: %s\n", readme_ok ? "as documented" : "WRONG");
+    return ok && readme_ok ? 0 : 1;
 }

@@ -39,8 +39,10 @@ inline canonical_scratch& scratch() {
 inline void append_trimmed(std::string& out, std::string_view value) {
     std::size_t i = 0;
     std::size_t n = value.size();
-    while (i < n && is_blank(value[i])) ++i;
-    while (n > i && is_blank(value[n - 1])) --n;
+    while (i < n && is_blank(value[i]))
+        ++i;
+    while (n > i && is_blank(value[n - 1]))
+        --n;
     value = value.substr(i, n - i);
     bool plain = true;
     for (std::size_t k = 0; k < value.size() && plain; ++k)
@@ -66,7 +68,8 @@ inline void append_lower(std::string& out, std::string_view name) {
     const std::size_t at = out.size();
     out.resize(at + name.size());
     char* p = out.data() + at;
-    for (const char c : name) *p++ = lower(c);
+    for (const char c : name)
+        *p++ = lower(c);
 }
 
 } // namespace detail

@@ -31,26 +31,28 @@ struct reflected {
         return product;
     }
 
-    /// x^(2^k) mod P for k = 0..63: repeated squaring, as zlib's x2n_table.
-    static constexpr std::array<T, 64> x2n = [] {
-        std::array<T, 64> t{};
+    /// x^(2^k) mod P for k = 0..66 (enough for 8 * any 64-bit byte count): repeated squaring,
+    /// as zlib's x2n_table.
+    static constexpr std::array<T, 67> x2n = [] {
+        std::array<T, 67> t{};
         t[0] = x0 >> 1; // x^1
         for (std::size_t k = 1; k < t.size(); ++k)
             t[k] = multiply(t[k - 1], t[k - 1]);
         return t;
     }();
 
-    /// x^n mod P for any n (the operator that advances a register over n zero bits).
-    static constexpr T x_pow(std::uint64_t n) noexcept {
+    /// x^(n * 2^scale) mod P for any n: the operator that advances a register over n zero
+    /// bits (scale 0) or n zero bytes (scale 3), without overflowing n * 8.
+    static constexpr T x_pow(std::uint64_t n, unsigned scale = 0) noexcept {
         T p = x0;
-        for (std::size_t k = 0; n != 0; n >>= 1, ++k)
+        for (std::size_t k = scale; n != 0; n >>= 1, ++k)
             if (n & 1) p = multiply(x2n[k], p);
         return p;
     }
 
     /// The register after `bytes` zero bytes, starting from `reg`.
     static constexpr T shift(T reg, std::uint64_t bytes) noexcept {
-        return multiply(x_pow(bytes * 8), reg);
+        return multiply(x_pow(bytes, 3), reg);
     }
 
     /// The CRC of A followed by B from the CRCs of A and B and B's length. Holds for CRCs

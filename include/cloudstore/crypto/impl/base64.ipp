@@ -19,15 +19,26 @@ inline bool is_base64_char(char c) noexcept {
            c == '/';
 }
 
-// Checks the RFC 4648 alphabet and padding strictly; EVP_DecodeBlock alone accepts
-// whitespace and reports padding as zero bytes.
+inline unsigned base64_value(char c) noexcept {
+    if (c >= 'A' && c <= 'Z') return static_cast<unsigned>(c - 'A');
+    if (c >= 'a' && c <= 'z') return static_cast<unsigned>(c - 'a' + 26);
+    if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0' + 52);
+    return c == '+' ? 62u : 63u;
+}
+
+// Checks the RFC 4648 alphabet and padding strictly, and that the bits a padded group leaves
+// unused are zero (section 3.5), so each byte string has exactly one accepted encoding;
+// EVP_DecodeBlock alone accepts whitespace and ignores those bits.
 inline bool valid_base64(std::string_view text, std::size_t& padding) noexcept {
     padding = 0;
     if (text.size() % 4 != 0) return false;
     if (!text.empty() && text.back() == '=') ++padding;
     if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
     const std::string_view body = text.substr(0, text.size() - padding);
-    return std::all_of(body.begin(), body.end(), is_base64_char);
+    if (!std::all_of(body.begin(), body.end(), is_base64_char)) return false;
+    if (padding == 0) return true;
+    const unsigned unused_mask = padding == 2 ? 0x0f : 0x03;
+    return (base64_value(body.back()) & unused_mask) == 0;
 }
 
 } // namespace detail
@@ -99,7 +110,9 @@ CLOUDSTORE_DECL std::vector<std::byte> base64url_decode(std::string_view text, e
         else if (c == '_')
             c = '/';
     }
-    if (standard.size() % 4 == 1) {
+    // Unpadded, or padded in full; never a partial pad ("QQ=").
+    const auto pad = standard.find('=');
+    if (standard.size() % 4 == 1 || (pad != std::string::npos && standard.size() % 4 != 0)) {
         ec = errc::invalid_encoding;
         return {};
     }

@@ -37,7 +37,7 @@ CLOUDSTORE_DECL rsa_private_key rsa_private_key::from_pem(std::string_view pem, 
         ec = errc::invalid_key;
         return out;
     }
-    out.key_.reset(key, pkey_free{});
+    out.key_.reset(key, detail::openssl_deleter<EVP_PKEY, EVP_PKEY_free>{});
     if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
         ec = errc::invalid_key;
         out.key_.reset();
