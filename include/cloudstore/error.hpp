@@ -15,7 +15,8 @@
 //   - The provider's own code, message, request id and HTTP status ride beside the code in a
 //     `storage_failure`. Its `describe()` is the one-line text for logs; secrets are redacted.
 //   - The throwing overloads raise a `storage_error` subclass chosen by condition
-//     (`not_found_error`, `throttled_error`, ...), carrying the code and the failure.
+//     (`condition_error<condition::not_found>`, named `not_found_error`; `throttled_error`,
+//     ...), carrying the code and the failure.
 //
 // Every category has a fixed 64-bit id, so codes compare equal even when a header-only category
 // exists once per shared library. Values of every enum here are stable (they appear in logs as
@@ -98,6 +99,9 @@ enum class condition {
     invalid_configuration, ///< The configuration is unusable: endpoint, region, key file, ...
     checksum_mismatch,     ///< Data does not match its checksum or digest.
     too_large,             ///< The object, part or request exceeds a size limit.
+    // Appending one: give it a row in condition_entries() and make it last_condition in
+    // impl/error.ipp (static_asserts hold the exception table to it), and name its
+    // condition_error below.
 };
 
 /// The "cloudstore.condition" category. Its `equivalent` recognises the foreign codes listed
@@ -436,23 +440,34 @@ namespace cloudstore {
 /// the provider's text through it; so must anything that logs or labels a metric with text that
 /// may hold a request, a URL or a credentials document.
 ///
-/// Redacted, with names matched case-insensitively as whole words:
+/// Redacted, with names matched as whole words and normalised (case-insensitive, `-` and `_`
+/// ignored: access_token, accessToken, AccessToken and access-token are one name):
 ///   - the value after `name=`, `name:` (spaces allowed around), `"name": "..."` (JSON, also
-///     with escaped quotes), `'name': '...'` and `<name>...</name>` (XML) for the names
-///     X-Amz-Signature, X-Amz-Security-Token, X-Goog-Signature, Signature, sig,
-///     SignatureProvided, access_token, refresh_token, id_token, token, client_secret,
-///     private_key, assertion, client_assertion, password, aws_secret_access_key,
-///     secret_access_key, SecretAccessKey, aws_session_token, session_token, SessionToken,
-///     X-Amz-Server-Side-Encryption-Customer-Key, X-Goog-Encryption-Key; an unquoted value
-///     ends at whitespace or at one of & , ; " ' < > ( ) [ ] { } | and backslash;
+///     with escaped quotes), `'name': '...'` and `<name>...</name>` (XML, also with a namespace
+///     prefix: `<ns:name>`) for the names X-Amz-Signature, X-Goog-Signature, Signature, sig,
+///     SignatureProvided, access_token, refresh_token, id_token, token, private_key,
+///     assertion, client_assertion, CanonicalRequest, CanonicalRequestBytes and
+///     StringToSignBytes (S3's SignatureDoesNotMatch reply; its StringToSign holds no secret
+///     and is kept), and for every name ending in secret (client_secret, GCS's HMAC "secret"),
+///     secret_key, secret_access_key, password, session_token, security_token,
+///     customer-key (X-Amz-[Copy-Source-]Server-Side-Encryption-Customer-Key), encryption-key
+///     (X-Goog-[Copy-Source-]Encryption-Key) or api-key; an unquoted value ends at whitespace,
+///     at one of & , ; " ' < > ( ) [ ] { } | and backslash;
+///   - in a URL nested in another's query, `%3D` reads as `=` and `%26` as `&` (`%253D` and
+///     `%2526` when encoded twice): `...%3FX-Amz-Signature%3D[redacted]%26...`; a `%26` in a
+///     value whose `=` is plain is part of the value;
+///   - `key` only as a query parameter (`?key=`, `&key=`: a Google API key), since `<Key>` and
+///     `"key"` elsewhere name objects;
+///   - the password of a URL's userinfo (`https://user:[redacted]@host/`);
 ///   - the whole value of an `Authorization:` or `Proxy-Authorization:` header (to the end of
 ///     the line, or of the quoted string);
 ///   - the token after `Bearer `;
 ///   - a JSON Web Token anywhere (three base64url parts, the first starting with "eyJ");
 ///   - everything between `-----BEGIN ...-----` and `-----END ...-----` (the markers are kept;
 ///     with no END marker, everything to the end of the text).
-/// Not secret, hence kept: access key ids (X-Amz-Credential), client emails, key ids, bucket
-/// and object names. A straightforward single scan (no regular expressions); O(size of text).
+/// Not secret, hence kept: access key ids (X-Amz-Credential, AccessKeyId, access_key), client
+/// emails, key ids, user names in URLs, bucket and object names. A straightforward single scan
+/// (no regular expressions); O(size of text).
 CLOUDSTORE_DECL std::string redact_secrets(std::string_view text);
 
 // ---------------------------------------------------------------------------------------------
@@ -489,12 +504,19 @@ struct storage_failure {
 /// and Beast's, and `e.code() == condition::not_found` reads the same for all of them.
 /// `what()` is `failure().describe()`: one line, secrets redacted. Copies share the failure
 /// (copying never throws); the object is immutable, so it may be read from any thread.
+/// There is no move: moving copies, so the source stays a valid exception with the same
+/// `what()` and `failure()`.
 class storage_error : public boost::system::system_error {
 public:
     /// Takes the failure; `failure.code` should be a failure (non-zero).
     CLOUDSTORE_DECL explicit storage_error(storage_failure failure);
     /// A failure that carries only a code.
     CLOUDSTORE_DECL explicit storage_error(error_code ec);
+
+    // Declared so that no move constructor or move assignment is: a move would leave the
+    // source without its state, and an exception must stay readable whatever is done to it.
+    storage_error(const storage_error&) = default;
+    storage_error& operator=(const storage_error&) = default;
 
     /// The failure; `code()` (inherited) is `failure().code`.
     CLOUDSTORE_DECL const storage_failure& failure() const noexcept;
@@ -507,113 +529,39 @@ private:
     std::shared_ptr<const state> state_;
 };
 
-// One subclass per condition, named after it: `throw_storage_error` raises the one whose
-// condition the code compares equal to, and `storage_error` itself for a code with no
-// condition. They add nothing but their type. condition::server_error's class is named
-// `service_error` (not "server_error_error"); network_error and tls_error keep their names.
-
-/// condition::not_found.
-class not_found_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::already_exists.
-class already_exists_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::not_modified.
-class not_modified_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::precondition_failed.
-class precondition_failed_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::range_not_satisfiable.
-class range_not_satisfiable_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::unauthenticated.
-class unauthenticated_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::permission_denied.
-class permission_denied_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::quota_exceeded.
-class quota_exceeded_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::conflict.
-class conflict_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::throttled.
-class throttled_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::server_error.
-class service_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::network_error.
-class network_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::tls_error.
-class tls_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::timeout.
-class timeout_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::cancelled.
-class cancelled_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::not_supported.
-class not_supported_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::invalid_argument.
-class invalid_argument_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::invalid_configuration.
-class invalid_configuration_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::checksum_mismatch.
-class checksum_mismatch_error : public storage_error {
-public:
-    using storage_error::storage_error;
-};
-/// condition::too_large.
-class too_large_error : public storage_error {
+/// The exception for condition `C`: `throw_storage_error` raises the `condition_error` whose
+/// condition the code compares equal to, and `storage_error` itself for a code with no
+/// condition. It adds nothing but its type; catch it through the aliases below.
+template <condition C>
+class condition_error : public storage_error {
 public:
     using storage_error::storage_error;
 };
 
-/// Throws, through `boost::throw_exception`, the `storage_error` subclass for
+// One name per condition. condition::server_error's is `service_error` (not
+// "server_error_error"); network_error and tls_error keep their names.
+using not_found_error = condition_error<condition::not_found>;
+using already_exists_error = condition_error<condition::already_exists>;
+using not_modified_error = condition_error<condition::not_modified>;
+using precondition_failed_error = condition_error<condition::precondition_failed>;
+using range_not_satisfiable_error = condition_error<condition::range_not_satisfiable>;
+using unauthenticated_error = condition_error<condition::unauthenticated>;
+using permission_denied_error = condition_error<condition::permission_denied>;
+using quota_exceeded_error = condition_error<condition::quota_exceeded>;
+using conflict_error = condition_error<condition::conflict>;
+using throttled_error = condition_error<condition::throttled>;
+using service_error = condition_error<condition::server_error>;
+using network_error = condition_error<condition::network_error>;
+using tls_error = condition_error<condition::tls_error>;
+using timeout_error = condition_error<condition::timeout>;
+using cancelled_error = condition_error<condition::cancelled>;
+using not_supported_error = condition_error<condition::not_supported>;
+using invalid_argument_error = condition_error<condition::invalid_argument>;
+using invalid_configuration_error = condition_error<condition::invalid_configuration>;
+using checksum_mismatch_error = condition_error<condition::checksum_mismatch>;
+using too_large_error = condition_error<condition::too_large>;
+
+/// Throws, through `boost::throw_exception`, the `condition_error` for
 /// `condition_of(failure.code)` (`storage_error` itself when there is none), carrying a copy of
 /// `failure`. Not for builds without exceptions (there `boost::throw_exception` is the user's).
 [[noreturn]] CLOUDSTORE_DECL void throw_storage_error(const storage_failure& failure);

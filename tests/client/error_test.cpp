@@ -18,6 +18,9 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -566,6 +569,19 @@ TEST_CASE("categories have their names and fixed ids, and compare equal by id") 
 
 namespace {
 
+// The number of condition_error classes `e` is an instance of: 1 for a code with a condition,
+// 0 for one without.
+template <std::size_t... I>
+int condition_classes_of(const cloudstore::storage_error& e, std::index_sequence<I...>) {
+    return (0 + ... +
+            static_cast<int>(dynamic_cast<const cloudstore::condition_error<all_conditions[I]>*>(
+                                 &e) != nullptr));
+}
+
+int condition_classes_of(const cloudstore::storage_error& e) {
+    return condition_classes_of(e, std::make_index_sequence<std::size(all_conditions)>{});
+}
+
 template <class Exception>
 void check_throws_as(const error_code& ec) {
     INFO("code ", ec.to_string());
@@ -582,6 +598,7 @@ void check_throws_as(const error_code& ec) {
         CHECK(e.failure().message == "Some message.");
         CHECK(e.failure().request_id == "req-42");
         CHECK(std::string(e.what()) == failure.describe());
+        CHECK(condition_classes_of(e) == 1);
     } catch (const std::exception& e) {
         FAIL("wrong exception type, what(): ", e.what());
     }
@@ -589,32 +606,77 @@ void check_throws_as(const error_code& ec) {
     CHECK_THROWS_AS(cloudstore::throw_storage_error(ec), Exception);
 }
 
+// The class each condition raises, by its public name, in the order of all_conditions.
+using condition_classes =
+    std::tuple<cloudstore::not_found_error, cloudstore::already_exists_error,
+               cloudstore::not_modified_error, cloudstore::precondition_failed_error,
+               cloudstore::range_not_satisfiable_error, cloudstore::unauthenticated_error,
+               cloudstore::permission_denied_error, cloudstore::quota_exceeded_error,
+               cloudstore::conflict_error, cloudstore::throttled_error, cloudstore::service_error,
+               cloudstore::network_error, cloudstore::tls_error, cloudstore::timeout_error,
+               cloudstore::cancelled_error, cloudstore::not_supported_error,
+               cloudstore::invalid_argument_error, cloudstore::invalid_configuration_error,
+               cloudstore::checksum_mismatch_error, cloudstore::too_large_error>;
+
+// Codes of each condition from every kind of source, in the order of all_conditions.
+std::vector<std::vector<error_code>> codes_by_condition() {
+    namespace asio_error = boost::asio::error;
+    using cloudstore::errc;
+    using cloudstore::make_http_status_error;
+    const auto generic = [](int ev) { return error_code(ev, boost::system::generic_category()); };
+    return {
+        {s3_errc::no_such_key, gcs_errc::not_found, make_http_status_error(404), errc::not_found,
+         generic(ENOENT)},
+        {s3_errc::bucket_already_owned_by_you, errc::already_exists, generic(EEXIST)},
+        {make_http_status_error(304), s3_errc::not_modified, gcs_errc::not_modified},
+        {gcs_errc::condition_not_met, s3_errc::precondition_failed, make_http_status_error(412)},
+        {s3_errc::invalid_range, make_http_status_error(416)},
+        {s3_errc::expired_token, make_http_status_error(401), errc::no_credentials},
+        {s3_errc::signature_does_not_match, gcs_errc::forbidden, generic(EACCES)},
+        {gcs_errc::quota_exceeded, s3_errc::too_many_buckets, generic(ENOSPC)},
+        {s3_errc::operation_aborted, make_http_status_error(409)},
+        {s3_errc::slow_down, make_http_status_error(429)},
+        {s3_errc::internal_error, make_http_status_error(503), errc::malformed_response},
+        {asio_error::connection_reset, asio_error::eof, boost::beast::http::error::end_of_stream},
+        {error_code(0x0A000086, asio_error::get_ssl_category())},
+        {asio_error::timed_out, boost::beast::error::timeout, errc::timeout},
+        {asio_error::operation_aborted, errc::cancelled},
+        {s3_errc::not_implemented, errc::not_supported},
+        {errc::invalid_encoding, make_http_status_error(400)},
+        {errc::invalid_key, s3_errc::permanent_redirect},
+        {s3_errc::bad_digest, errc::checksum_mismatch},
+        {s3_errc::entity_too_large, make_http_status_error(413)},
+    };
+}
+
+template <std::size_t I>
+void check_condition_class(const std::vector<error_code>& codes) {
+    constexpr condition c = all_conditions[I];
+    using named = std::tuple_element_t<I, condition_classes>;
+    static_assert(static_cast<std::size_t>(c) == I + 1);
+    static_assert(std::is_same_v<named, cloudstore::condition_error<c>>);
+    INFO("condition ", name_of(c));
+    CHECK(!codes.empty());
+    // The condition's own code, then the provider, HTTP, errno and transport codes.
+    check_throws_as<named>(error_code(static_cast<int>(c), cloudstore::condition_category()));
+    for (const auto& ec : codes)
+        check_throws_as<named>(ec);
+}
+
 } // namespace
 
-TEST_CASE("throw_storage_error raises the subclass of the code's condition") {
-    using namespace cloudstore;
-    check_throws_as<not_found_error>(s3_errc::no_such_key);
-    check_throws_as<not_found_error>(gcs_errc::not_found);
-    check_throws_as<not_found_error>(make_http_status_error(404));
-    check_throws_as<already_exists_error>(s3_errc::bucket_already_owned_by_you);
-    check_throws_as<not_modified_error>(make_http_status_error(304));
-    check_throws_as<precondition_failed_error>(gcs_errc::condition_not_met);
-    check_throws_as<range_not_satisfiable_error>(s3_errc::invalid_range);
-    check_throws_as<unauthenticated_error>(s3_errc::expired_token);
-    check_throws_as<permission_denied_error>(s3_errc::signature_does_not_match);
-    check_throws_as<quota_exceeded_error>(gcs_errc::quota_exceeded);
-    check_throws_as<conflict_error>(s3_errc::operation_aborted);
-    check_throws_as<throttled_error>(s3_errc::slow_down);
-    check_throws_as<service_error>(s3_errc::internal_error);
-    check_throws_as<network_error>(boost::asio::error::connection_reset);
-    check_throws_as<tls_error>(error_code(0x0A000086, boost::asio::error::get_ssl_category()));
-    check_throws_as<timeout_error>(boost::asio::error::timed_out);
-    check_throws_as<cancelled_error>(boost::asio::error::operation_aborted);
-    check_throws_as<not_supported_error>(s3_errc::not_implemented);
-    check_throws_as<invalid_argument_error>(errc::invalid_encoding);
-    check_throws_as<invalid_configuration_error>(errc::invalid_key);
-    check_throws_as<checksum_mismatch_error>(s3_errc::bad_digest);
-    check_throws_as<too_large_error>(s3_errc::entity_too_large);
+TEST_CASE("throw_storage_error raises the condition_error of the code's condition") {
+    // all_conditions lists the enum, and condition_classes names a class for each entry.
+    static_assert(std::size(all_conditions) == static_cast<std::size_t>(condition::too_large));
+    static_assert(std::tuple_size_v<condition_classes> == std::size(all_conditions));
+    static_assert(std::is_same_v<cloudstore::service_error,
+                                 cloudstore::condition_error<condition::server_error>>);
+    const auto codes = codes_by_condition();
+    REQUIRE(codes.size() == std::size(all_conditions));
+    [&codes]<std::size_t... I>(std::index_sequence<I...>) {
+        (check_condition_class<I>(codes[I]), ...);
+    }
+    (std::make_index_sequence<std::size(all_conditions)>{});
 }
 
 TEST_CASE("a code with no condition throws storage_error itself") {
@@ -628,8 +690,38 @@ TEST_CASE("a code with no condition throws storage_error itself") {
         CHECK(dynamic_cast<const not_found_error*>(&e) == nullptr);
         CHECK(dynamic_cast<const invalid_argument_error*>(&e) == nullptr);
         CHECK(dynamic_cast<const service_error*>(&e) == nullptr);
+        CHECK(condition_classes_of(e) == 0);
     }
     CHECK(caught);
+}
+
+TEST_CASE("a moved-from storage_error keeps its failure and its what()") {
+    using namespace cloudstore;
+    static_assert(std::is_nothrow_copy_constructible_v<storage_error>);
+    static_assert(std::is_nothrow_copy_constructible_v<not_found_error>);
+    const storage_failure failure{s3_errc::no_such_key, 404, "NoSuchKey", "Gone.", "r-1"};
+    const std::string line = failure.describe();
+
+    storage_error source(failure);
+    const storage_error constructed(std::move(source));
+    CHECK(std::string(source.what()) == line);
+    CHECK(source.failure().request_id == "r-1");
+    CHECK(source.code() == s3_errc::no_such_key);
+    CHECK(std::string(constructed.what()) == line);
+    CHECK(constructed.failure().http_status == 404);
+
+    storage_error assigned(errc::timeout);
+    storage_error assign_source(failure);
+    assigned = std::move(assign_source);
+    CHECK(std::string(assign_source.what()) == line);
+    CHECK(assign_source.failure().code == s3_errc::no_such_key);
+    CHECK(std::string(assigned.what()) == line);
+
+    not_found_error sub(failure);
+    const not_found_error sub_moved(std::move(sub));
+    CHECK(std::string(sub.what()) == line);
+    CHECK(sub.failure().provider_code == "NoSuchKey");
+    CHECK(sub_moved.failure().provider_code == "NoSuchKey");
 }
 
 TEST_CASE("storage_error is a system_error, and copies share the failure") {
@@ -741,6 +833,127 @@ TEST_CASE("redact_secrets replaces secret values and keeps the text around them"
     }
 }
 
+namespace {
+
+struct redaction_row {
+    std::string_view in;
+    std::string_view out;
+};
+
+void check_redactions(std::span<const redaction_row> rows) {
+    for (const auto& r : rows) {
+        INFO("input: ", std::string(r.in));
+        CHECK(cloudstore::redact_secrets(r.in) == r.out);
+    }
+}
+
+} // namespace
+
+TEST_CASE("redact_secrets: a SignatureDoesNotMatch reply loses its canonical request") {
+    // S3's reply: StringToSign (no secret) is kept; the canonical request holds the
+    // x-amz-security-token line, and the hex forms hold every byte of both.
+    constexpr std::string_view reply =
+        "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated "
+        "does not match the signature you provided. Check your key and signing method."
+        "</Message><AWSAccessKeyId>ASIAEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n"
+        "20240101T000000Z\n20240101/eu-west-1/s3/aws4_request\n"
+        "9e0e90d9c76ab8a6d0a2e4f1</StringToSign><SignatureProvided>fe5f80f77d5f"
+        "</SignatureProvided><StringToSignBytes>41 57 53 34 2d 48 4d 41 43</StringToSignBytes>"
+        "<CanonicalRequest>GET\n/clips/a.wav\n\nhost:audio.s3.amazonaws.com\n"
+        "x-amz-date:20240101T000000Z\nx-amz-security-token:IQoJSECRETTOKEN\n\n"
+        "host;x-amz-date;x-amz-security-token\nUNSIGNED-PAYLOAD</CanonicalRequest>"
+        "<CanonicalRequestBytes>47 45 54 0a 2f 63 6c 69 70 73 0a 78 2d 61 6d 7a 2d 73 65 63 75 "
+        "72 69 74 79 2d 74 6f 6b 65 6e 3a 49 51 6f 4a</CanonicalRequestBytes>"
+        "<RequestId>4442587FB7D0A2F9</RequestId></Error>";
+    CHECK(cloudstore::redact_secrets(reply) ==
+          "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated "
+          "does not match the signature you provided. Check your key and signing method."
+          "</Message><AWSAccessKeyId>ASIAEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n"
+          "20240101T000000Z\n20240101/eu-west-1/s3/aws4_request\n"
+          "9e0e90d9c76ab8a6d0a2e4f1</StringToSign><SignatureProvided>[redacted]"
+          "</SignatureProvided><StringToSignBytes>[redacted]</StringToSignBytes>"
+          "<CanonicalRequest>[redacted]</CanonicalRequest>"
+          "<CanonicalRequestBytes>[redacted]</CanonicalRequestBytes>"
+          "<RequestId>4442587FB7D0A2F9</RequestId></Error>");
+}
+
+TEST_CASE("redact_secrets: percent-encoded = and & of a URL nested in a query") {
+    const redaction_row rows[] = {
+        {"u?next=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FX-Amz-Credential%3DAKID%252F20240101"
+         "%26X-Amz-Signature%3Dfe5f80f7%26X-Amz-Expires%3D60",
+         "u?next=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FX-Amz-Credential%3DAKID%252F20240101"
+         "%26X-Amz-Signature%3D[redacted]%26X-Amz-Expires%3D60"},
+        {"X-Amz-Signature%3Dabc123", "X-Amz-Signature%3D[redacted]"},
+        {"r=%2Fk%3fx-amz-security-token%3dIQoJ%26x%3d1",
+         "r=%2Fk%3fx-amz-security-token%3d[redacted]%26x%3d1"},
+        // Encoded twice.
+        {"a%253FX-Goog-Signature%253D0a1b%2526y%253D2",
+         "a%253FX-Goog-Signature%253D[redacted]%2526y%253D2"},
+        {"n=u%3Fkey%3DAIzaSyA0%26alt%3Djson", "n=u%3Fkey%3D[redacted]%26alt%3Djson"},
+        // Encoded '&' inside a value: the nested level's own '&' is "%2526", and a "%26"
+        // after a plain '=' is part of the value.
+        {"u%3FX-Amz-Security-Token%3DIQo%2526SECRET%26a%3D1",
+         "u%3FX-Amz-Security-Token%3D[redacted]%26a%3D1"},
+        {"password=ab%26SECRET&user=u", "password=[redacted]&user=u"},
+    };
+    check_redactions(rows);
+}
+
+TEST_CASE("redact_secrets: names in every spelling, suffixes, prefixes and userinfo") {
+    const redaction_row rows[] = {
+        // GCS HMAC key resource; RGW admin user info.
+        {R"({"accessId": "GOOG1EXAMPLE", "secret": "bGoa+V7g/yqDXvKRqq+JTFn4uQ"})",
+         R"({"accessId": "GOOG1EXAMPLE", "secret": "[redacted]"})"},
+        {R"({"user":"u","access_key":"AKRGW","secret_key":"SKRGW"})",
+         R"({"user":"u","access_key":"AKRGW","secret_key":"[redacted]"})"},
+        // Any name ending in customer-key; the MD5 beside it is kept.
+        {"x-amz-copy-source-server-side-encryption-customer-key: c2VjcmV0\n"
+         "x-amz-copy-source-server-side-encryption-customer-key-MD5: bWQ1\n",
+         "x-amz-copy-source-server-side-encryption-customer-key: [redacted]\n"
+         "x-amz-copy-source-server-side-encryption-customer-key-MD5: bWQ1\n"},
+        {"SSECustomerKey=c2VjcmV0&SSECustomerKeyMD5=bWQ1",
+         "SSECustomerKey=[redacted]&SSECustomerKeyMD5=bWQ1"},
+        {"x-goog-copy-source-encryption-key: c2Vj\nx-goog-encryption-key-sha256: aGFzaA",
+         "x-goog-copy-source-encryption-key: [redacted]\nx-goog-encryption-key-sha256: aGFzaA"},
+        {"x-goog-api-key: AIzaSyA0", "x-goog-api-key: [redacted]"},
+        // camelCase, PascalCase, kebab-case: one normalised entry each.
+        {R"({"privateKey":"MIIE","accessToken":"ya29.a","refreshToken":"1//0r",)"
+         R"("clientSecret":"GOCSPX-c","secretAccessKey":"wJal","sessionToken":"IQoJ",)"
+         R"("clientId":"123.apps","privateKeyId":"k1"})",
+         R"({"privateKey":"[redacted]","accessToken":"[redacted]","refreshToken":"[redacted]",)"
+         R"("clientSecret":"[redacted]","secretAccessKey":"[redacted]","sessionToken":"[redacted]",)"
+         R"("clientId":"123.apps","privateKeyId":"k1"})"},
+        {"AccessToken=abc access-token: def ACCESS_TOKEN=ghi",
+         "AccessToken=[redacted] access-token: [redacted] ACCESS_TOKEN=[redacted]"},
+        // XML with a namespace prefix.
+        {"<ns:AccessKeyId>ASIA1</ns:AccessKeyId><ns:SecretAccessKey>wJal</ns:SecretAccessKey>"
+         "<sts:SessionToken>IQo</sts:SessionToken>",
+         "<ns:AccessKeyId>ASIA1</ns:AccessKeyId><ns:SecretAccessKey>[redacted]</ns:SecretAccessKey>"
+         "<sts:SessionToken>[redacted]</sts:SessionToken>"},
+        // The password of a URL's userinfo; the user name and the host are kept.
+        {"via https://alice:s3cr3t@proxy.example.com:3128/ ok",
+         "via https://alice:[redacted]@proxy.example.com:3128/ ok"},
+        {"HTTPS_PROXY=http://bob:p@ss;w0rd@proxy:3128",
+         "HTTPS_PROXY=http://bob:[redacted]@proxy:3128"},
+        {"redis://:hunter2@cache:6379/0", "redis://:[redacted]@cache:6379/0"},
+        {"https://eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln:x-oauth@h/",
+         "https://[redacted]:[redacted]@h/"},
+        // A Google API key in a query.
+        {"https://storage.googleapis.com/storage/v1/b/bkt/o?key=AIzaSyA0&alt=json",
+         "https://storage.googleapis.com/storage/v1/b/bkt/o?key=[redacted]&alt=json"},
+        {"o?alt=json&key=AIzaSyA0", "o?alt=json&key=[redacted]"},
+        {"<Url>https://h/o?alt=json&amp;key=AIzaSyA0</Url>",
+         "<Url>https://h/o?alt=json&amp;key=[redacted]</Url>"},
+        // The names ending in secret, secret key, password, session or security token.
+        {"AWSSecretKey=abc webhook_secret=def db_password=ghi proxyPassword: jkl",
+         "AWSSecretKey=[redacted] webhook_secret=[redacted] db_password=[redacted] "
+         "proxyPassword: [redacted]"},
+        {"<AmzSecurityToken>IQo</AmzSecurityToken> AWS_SESSION_TOKEN=IQp",
+         "<AmzSecurityToken>[redacted]</AmzSecurityToken> AWS_SESSION_TOKEN=[redacted]"},
+    };
+    check_redactions(rows);
+}
+
 TEST_CASE("redact_secrets leaves ordinary provider messages alone") {
     for (const std::string_view text : {
              "The request signature we calculated does not match the signature you provided. "
@@ -755,6 +968,21 @@ TEST_CASE("redact_secrets leaves ordinary provider messages alone") {
              "No such object: bucket/audio/2024/01/clip.wav",
              "Token=",
              "signatures, tokens and authorization headers are all words",
+             // Object names: "key" is a secret only as a query parameter.
+             "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message>"
+             "<Key>audio/clip.wav</Key><BucketName>audio</BucketName></Error>",
+             R"({"bucket": "audio", "key": "audio/clip.wav"})",
+             "key=audio/clip.wav",
+             "o?key-marker=audio/a.wav&prefix=audio",
+             "The secret access key is wrong.",
+             "secret=",
+             // Access key ids, emails, and URLs without a password.
+             "x-amz-server-side-encryption-customer-key-MD5: bWQ1",
+             "<AWSAccessKeyId>AKIAEXAMPLE</AWSAccessKeyId><StringToSign>AWS4</StringToSign>",
+             R"({"client_email": "uploader@project.iam.gserviceaccount.com", "accessId": "GOOG1"})",
+             "https://alice@host.example.com/a",
+             "https://host.example.com:443/a@b?c=d@e",
+             "mailto:someone@example.com",
          })
         CHECK(cloudstore::redact_secrets(text) == text);
 }

@@ -6,6 +6,7 @@
 
 #include <boost/throw_exception.hpp>
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <span>
@@ -47,6 +48,10 @@ constexpr const error_entry<Enum>* find_entry(std::span<const error_entry<Enum>>
     return &table[static_cast<std::size_t>(ev) - 1];
 }
 
+// The last enumerator of `condition`: the rows below and the exception table of
+// throw_storage_error are held to it.
+inline constexpr condition last_condition = condition::too_large;
+
 inline std::span<const error_entry<condition>> condition_entries() noexcept {
     using enum condition;
     static constexpr error_entry<condition> table[] = {
@@ -81,6 +86,7 @@ inline std::span<const error_entry<condition>> condition_entries() noexcept {
         {too_large, {}, too_large, "A size limit is exceeded."},
     };
     static_assert(error_table_in_order(table));
+    static_assert(std::size(table) == static_cast<std::size_t>(last_condition));
     return table;
 }
 
@@ -763,38 +769,103 @@ constexpr bool ends_line(char c) noexcept {
     return c == '\r' || c == '\n' || c == '"' || c == '\\';
 }
 
-enum class secret_name { none, value, line };
+constexpr bool is_hex(char c) noexcept {
+    return (c >= '0' && c <= '9') || (to_lower(c) >= 'a' && to_lower(c) <= 'f');
+}
+
+// The length of the character with hex code `hi` `lo` written percent-encoded at `k`: 3 for
+// "%3D" or "%3d", 5 for "%253D" (encoded twice: a URL in a URL in a URL), 0 when it is not
+// there. `lo` is given in uppercase.
+constexpr std::size_t encoded_at(std::string_view text, std::size_t k, char hi, char lo) noexcept {
+    const auto code_at = [&](std::size_t d) {
+        return d + 1 < text.size() && text[d] == hi && to_lower(text[d + 1]) == to_lower(lo);
+    };
+    if (k >= text.size() || text[k] != '%') return 0;
+    if (code_at(k + 1)) return 3;
+    if (text.substr(k + 1, 2) == "25" && code_at(k + 3)) return 5;
+    return 0;
+}
+
+// Whether the character with hex code `hi` `lo` ends just before `i`, as `c` itself or
+// percent-encoded (once or twice).
+constexpr bool after_char(std::string_view text, std::size_t i, char c, char hi, char lo) noexcept {
+    if (i >= 1 && text[i - 1] == c) return true;
+    if (i < 3 || text[i - 2] != hi || to_lower(text[i - 1]) != to_lower(lo)) return false;
+    return text[i - 3] == '%' || (i >= 5 && text.substr(i - 5, 3) == "%25");
+}
+
+// Whether a percent-escape ("%3F", or "%253F") ends just before `i`: a name may start there
+// although the character before it (the 'F') is a letter.
+constexpr bool after_escape(std::string_view text, std::size_t i) noexcept {
+    if (i < 3 || !is_hex(text[i - 2]) || !is_hex(text[i - 1])) return false;
+    return text[i - 3] == '%' || (i >= 5 && text.substr(i - 5, 3) == "%25");
+}
+
+// Names are compared normalised: lowercase, without '-' and '_', so that one entry stands
+// for access_token, accessToken, AccessToken and access-token. `normal` is written so.
+constexpr bool name_is(std::string_view name, std::string_view normal) noexcept {
+    std::size_t k = 0;
+    for (const char c : name) {
+        if (c == '-' || c == '_') continue;
+        if (k == normal.size() || to_lower(c) != normal[k]) return false;
+        ++k;
+    }
+    return k == normal.size();
+}
+
+constexpr bool name_ends_with(std::string_view name, std::string_view normal) noexcept {
+    std::size_t k = normal.size();
+    for (std::size_t i = name.size(); i > 0 && k > 0; --i) {
+        const char c = name[i - 1];
+        if (c == '-' || c == '_') continue;
+        if (to_lower(c) != normal[--k]) return false;
+    }
+    return k == 0;
+}
+
+// value: the value after the name (name=, name:, JSON, XML) is secret. line: the whole header
+// line is. query: only as a query parameter (?name= or &name=), the value is.
+enum class secret_name { none, value, line, query };
 
 constexpr secret_name classify_name(std::string_view name) noexcept {
+    // Normalised (see name_is).
     constexpr std::string_view value_names[] = {
-        "x-amz-signature",
-        "x-amz-security-token",
-        "x-goog-signature",
+        "xamzsignature",
+        "xgoogsignature",
         "signature",
         "sig",
         "signatureprovided",
-        "access_token",
-        "refresh_token",
-        "id_token",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
         "token",
-        "client_secret",
-        "private_key",
+        "privatekey",
         "assertion",
-        "client_assertion",
-        "password",
-        "aws_secret_access_key",
-        "secret_access_key",
-        "secretaccesskey",
-        "aws_session_token",
-        "session_token",
-        "sessiontoken",
-        "x-amz-server-side-encryption-customer-key",
-        "x-goog-encryption-key",
+        "clientassertion",
+        // SignatureDoesNotMatch replies: the canonical request holds the x-amz-security-token
+        // line, and the hex forms hold every byte of it; the plain StringToSign holds no secret
+        // and is kept.
+        "canonicalrequest",
+        "canonicalrequestbytes",
+        "stringtosignbytes",
+    };
+    // Any name ending so (normalised): secret (GCS HMAC key resource, client_secret),
+    // secret_key (RGW admin, AWSSecretKey), [aws_]secret_access_key, [db_]password,
+    // [aws_]session_token, x-amz-security-token; x-amz-server-side-encryption-customer-key, its
+    // copy-source form and SSECustomerKey; x-goog-encryption-key and its copy-source form;
+    // x-goog-api-key. Their -MD5 / -sha256 companions end otherwise and are kept.
+    constexpr std::string_view value_suffixes[] = {
+        "secret",        "secretkey",   "secretaccesskey", "password", "sessiontoken",
+        "securitytoken", "customerkey", "encryptionkey",   "apikey",
     };
     for (const auto candidate : value_names)
-        if (iequals(name, candidate)) return secret_name::value;
-    if (iequals(name, "authorization") || iequals(name, "proxy-authorization"))
+        if (name_is(name, candidate)) return secret_name::value;
+    for (const auto suffix : value_suffixes)
+        if (name_ends_with(name, suffix)) return secret_name::value;
+    if (name_is(name, "authorization") || name_is(name, "proxyauthorization"))
         return secret_name::line;
+    // A Google API key. Only in a query: <Key> and "key" elsewhere name objects.
+    if (name_is(name, "key")) return secret_name::query;
     return secret_name::none;
 }
 
@@ -823,6 +894,29 @@ inline std::size_t redact_pem(std::string_view text, std::size_t i, std::string&
     return resume;
 }
 
+// Whether the name starting at `name_begin` is an element's: "<Name" or "<prefix:Name".
+constexpr bool opens_element(std::string_view text, std::size_t name_begin) noexcept {
+    if (name_begin == 0) return false;
+    std::size_t k = name_begin - 1;
+    if (text[k] == '<') return true;
+    if (text[k] != ':') return false;
+    while (k > 0 && is_name(text[k - 1])) // the namespace prefix
+        --k;
+    return k > 0 && k < name_begin - 1 && text[k - 1] == '<';
+}
+
+// Where an unquoted value ends: at one of ends_value, or, in a query nested in a URL's query
+// (`nested` 1: its '=' was "%3D"; 2: "%253D"), at the '&' of that level ("%26"; "%26" or
+// "%2526"). A "%26" in a plain value is part of the value.
+constexpr std::size_t unquoted_end(std::string_view text, std::size_t k,
+                                   std::size_t nested) noexcept {
+    for (; k < text.size() && !ends_value(text[k]); ++k) {
+        const auto amp = encoded_at(text, k, '2', '6');
+        if ((amp == 3 && nested >= 1) || (amp == 5 && nested >= 2)) break;
+    }
+    return k;
+}
+
 // A secret value after a name that ends at `j`; `name_begin` is where the name starts.
 // Appends the name, the separator and "[redacted]" and returns where scanning resumes, or
 // returns npos when no value follows (the caller then keeps the name as it is).
@@ -836,9 +930,24 @@ inline std::size_t redact_value(std::string_view text, std::size_t name_begin, s
         out.append(redacted);
         return value_end;
     };
+    // A percent-encoded '=' (a query nested in a URL's query) stands for '='.
+    const auto encoded_equals = [&](std::size_t k) { return encoded_at(text, k, '3', 'D'); };
 
-    // XML element: <Name>value</Name>
-    if (name_begin > 0 && text[name_begin - 1] == '<' && j < n && text[j] == '>') {
+    // A query parameter: ?name=value or &name=value, the separators plain or percent-encoded
+    // (or '&' escaped for XML: &amp;name=value).
+    if (kind == secret_name::query) {
+        if (!after_char(text, name_begin, '?', '3', 'F') &&
+            !after_char(text, name_begin, '&', '2', '6') &&
+            !(name_begin >= 5 && text.substr(name_begin - 5, 5) == "&amp;"))
+            return npos;
+        if (j < n && text[j] == '=') return emit(j + 1, unquoted_end(text, j + 1, 0));
+        if (const auto len = encoded_equals(j); len != 0)
+            return emit(j + len, unquoted_end(text, j + len, len / 2));
+        return npos;
+    }
+
+    // XML element: <Name>value</Name>, also with a namespace prefix (<ns:Name>).
+    if (j < n && text[j] == '>' && opens_element(text, name_begin)) {
         const auto close = text.find('<', j + 1);
         return emit(j + 1, close == npos ? n : close);
     }
@@ -849,8 +958,15 @@ inline std::size_t redact_value(std::string_view text, std::size_t name_begin, s
     if (k < n && (text[k] == '"' || text[k] == '\'')) ++k;
     while (k < n && is_blank(text[k]))
         ++k;
-    if (k >= n || (text[k] != '=' && text[k] != ':')) return npos;
-    ++k;
+    std::size_t nested = 0; // 1 after "%3D", 2 after "%253D"
+    if (k < n && (text[k] == '=' || text[k] == ':')) {
+        ++k;
+    } else if (const auto len = encoded_equals(k); len != 0) {
+        k += len;
+        nested = len / 2;
+    } else {
+        return npos;
+    }
     while (k < n && is_blank(text[k]))
         ++k;
     if (k >= n) return npos;
@@ -871,11 +987,56 @@ inline std::size_t redact_value(std::string_view text, std::size_t name_begin, s
         while (e < n && !ends_line(text[e]))
             ++e;
     else
-        while (e < n && !ends_value(text[e]))
-            ++e;
+        e = unquoted_end(text, k, nested);
     while (e > k && is_blank(text[e - 1])) // a header value's trailing blanks are not secret
         --e;
     return emit(k, e);
+}
+
+// Where a URL's authority ends: at the path, query or fragment, or where the text around the
+// URL resumes. Userinfo may hold the sub-delimiters (! $ & ' ( ) * + , ; =), which end no
+// authority here.
+constexpr bool ends_authority(char c) noexcept {
+    switch (c) {
+    case '/':
+    case '?':
+    case '#':
+    case '"':
+    case '<':
+    case '>':
+    case '\\':
+    case '{':
+    case '}':
+    case '|':
+    case '^':
+    case '`':
+        return true;
+    default:
+        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+    }
+}
+
+// The password of a URL's userinfo (scheme://user:password@host), the scheme spanning
+// [scheme_begin, j) and "://" following it. Appends the scheme, the user name (redacted as any
+// text is: it may itself be a token), ':' and "[redacted]", and returns the position of the
+// '@'; returns npos when the authority holds no password (the caller then goes on as usual).
+inline std::size_t redact_userinfo(std::string_view text, std::size_t scheme_begin, std::size_t j,
+                                   std::string& out) {
+    constexpr auto npos = std::string_view::npos;
+    const std::size_t begin = j + 3;
+    std::size_t end = begin;
+    while (end < text.size() && !ends_authority(text[end]))
+        ++end;
+    const auto authority = text.substr(begin, end - begin);
+    const auto at = authority.rfind('@'); // the last '@', as URL parsers take it
+    if (at == npos) return npos;
+    const auto colon = authority.substr(0, at).find(':');
+    if (colon == npos || colon + 1 == at) return npos;
+    out.append(text.substr(scheme_begin, begin - scheme_begin));
+    out.append(redact_secrets(authority.substr(0, colon))); // holds no "://": no recursion
+    out += ':';
+    out.append(redacted);
+    return begin + at;
 }
 
 } // namespace detail::error_impl
@@ -996,8 +1157,9 @@ CLOUDSTORE_DECL std::string redact_secrets(std::string_view text) {
             i = redact_pem(text, i, out);
             continue;
         }
-        // Names start at a word boundary.
-        if (!is_alpha(c) || (i > 0 && is_word(text[i - 1]))) {
+        // Names start at a word boundary, also just after a percent-escape (a query nested
+        // in a URL: "%26X-Amz-Signature%3D...").
+        if (!is_alpha(c) || (i > 0 && is_word(text[i - 1]) && !after_escape(text, i))) {
             out += c;
             ++i;
             continue;
@@ -1018,6 +1180,12 @@ CLOUDSTORE_DECL std::string redact_secrets(std::string_view text) {
         while (j < n && is_name(text[j]))
             ++j;
         const std::string_view name = text.substr(i, j - i);
+        if (text.substr(j, 3) == "://") {
+            if (const auto resume = redact_userinfo(text, i, j, out); resume != npos) {
+                i = resume;
+                continue;
+            }
+        }
         if (iequals(name, "bearer") && j < n && is_blank(text[j])) {
             std::size_t k = j;
             while (k < n && is_blank(text[k]))
@@ -1106,59 +1274,33 @@ CLOUDSTORE_DECL const char* storage_error::what() const noexcept {
 }
 
 namespace detail::error_impl {
+
 template <class Exception>
 [[noreturn]] void throw_as(const storage_failure& failure) {
     boost::throw_exception(Exception(failure));
 }
+
+using thrower = void (*)(const storage_failure&);
+
+// Entry 0 throws storage_error (no condition), entry c throws condition_error<c>: one entry
+// per value up to last_condition, generated, so none can be missed.
+template <std::size_t... I>
+constexpr std::array<thrower, sizeof...(I) + 1> make_throwers(std::index_sequence<I...>) noexcept {
+    return {&throw_as<storage_error>, &throw_as<condition_error<static_cast<condition>(I + 1)>>...};
+}
+
+inline constexpr auto throwers =
+    make_throwers(std::make_index_sequence<static_cast<std::size_t>(last_condition)>{});
+static_assert(throwers.size() == static_cast<std::size_t>(last_condition) + 1);
+
 } // namespace detail::error_impl
 
 [[noreturn]] CLOUDSTORE_DECL void throw_storage_error(const storage_failure& failure) {
-    using detail::error_impl::throw_as;
+    using namespace detail::error_impl;
     const auto c = condition_of(failure.code);
-    if (!c) throw_as<storage_error>(failure);
-    switch (*c) {
-    case condition::not_found:
-        throw_as<not_found_error>(failure);
-    case condition::already_exists:
-        throw_as<already_exists_error>(failure);
-    case condition::not_modified:
-        throw_as<not_modified_error>(failure);
-    case condition::precondition_failed:
-        throw_as<precondition_failed_error>(failure);
-    case condition::range_not_satisfiable:
-        throw_as<range_not_satisfiable_error>(failure);
-    case condition::unauthenticated:
-        throw_as<unauthenticated_error>(failure);
-    case condition::permission_denied:
-        throw_as<permission_denied_error>(failure);
-    case condition::quota_exceeded:
-        throw_as<quota_exceeded_error>(failure);
-    case condition::conflict:
-        throw_as<conflict_error>(failure);
-    case condition::throttled:
-        throw_as<throttled_error>(failure);
-    case condition::server_error:
-        throw_as<service_error>(failure);
-    case condition::network_error:
-        throw_as<network_error>(failure);
-    case condition::tls_error:
-        throw_as<tls_error>(failure);
-    case condition::timeout:
-        throw_as<timeout_error>(failure);
-    case condition::cancelled:
-        throw_as<cancelled_error>(failure);
-    case condition::not_supported:
-        throw_as<not_supported_error>(failure);
-    case condition::invalid_argument:
-        throw_as<invalid_argument_error>(failure);
-    case condition::invalid_configuration:
-        throw_as<invalid_configuration_error>(failure);
-    case condition::checksum_mismatch:
-        throw_as<checksum_mismatch_error>(failure);
-    case condition::too_large:
-        throw_as<too_large_error>(failure);
-    }
-    throw_as<storage_error>(failure);
+    const auto index = c ? static_cast<std::size_t>(*c) : 0;
+    throwers[index < throwers.size() ? index : 0](failure);
+    throw_as<storage_error>(failure); // not reached: every entry throws
 }
 
 [[noreturn]] CLOUDSTORE_DECL void throw_storage_error(error_code ec) {
