@@ -127,6 +127,9 @@ private:
     std::string service_;
     sigv4_options options_;
     signing_key_cache* cache_;
+    // Unique per signer for the life of the process: keys the per-thread memo of the last
+    // signing key, so a hit costs neither the cache's lock nor comparing the secret.
+    std::uint64_t id_;
 };
 
 /// The hex HMAC-SHA256 of `string_to_sign` under `key`, on a per-thread context that keeps

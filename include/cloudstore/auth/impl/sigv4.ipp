@@ -6,6 +6,8 @@
 #include <cloudstore/crypto/hex.hpp>
 #include <cloudstore/crypto/hmac.hpp>
 
+#include <atomic>
+#include <cstring>
 #include <vector>
 
 namespace cloudstore::auth {
@@ -92,7 +94,11 @@ CLOUDSTORE_DECL sigv4_signer::sigv4_signer(aws_credentials credentials, std::str
     , region_(std::move(region))
     , service_(std::move(service))
     , options_(options)
-    , cache_(&cache) {}
+    , cache_(&cache)
+    , id_([] {
+        static std::atomic<std::uint64_t> next{1};
+        return next.fetch_add(1, std::memory_order_relaxed);
+    }()) {}
 
 CLOUDSTORE_DECL std::string sigv4_signer::scope(amz_date when) const {
     std::string out;
@@ -101,7 +107,18 @@ CLOUDSTORE_DECL std::string sigv4_signer::scope(amz_date when) const {
 }
 
 CLOUDSTORE_DECL crypto::sha256_digest sigv4_signer::signing_key(amz_date when) const {
-    return cache_->get(credentials_.secret_access_key, when.date(), region_, service_);
+    // A signer never changes its credentials, region or service, so (id, date) names the key.
+    struct memo {
+        std::uint64_t signer = 0;
+        char date[8] = {};
+        crypto::sha256_digest key{};
+    };
+    thread_local memo last;
+    if (last.signer == id_ && when.date() == std::string_view(last.date, 8)) return last.key;
+    last.key = cache_->get(credentials_.secret_access_key, when.date(), region_, service_);
+    last.signer = id_;
+    std::memcpy(last.date, when.date().data(), 8);
+    return last.key;
 }
 
 CLOUDSTORE_DECL sigv4_signed_headers sigv4_signer::sign_headers(const sigv4_request& request,
