@@ -23,3 +23,10 @@
 #include <cloudstore/crypto/impl/openssl.ipp>
 #include <cloudstore/crypto/impl/random.ipp>
 #include <cloudstore/crypto/impl/rsa.ipp>
+
+// The HTTP transport needs Asio and Beast; CLOUDSTORE_SRC_NO_HTTP leaves it out (a build that
+// only signs and checksums).
+#ifndef CLOUDSTORE_SRC_NO_HTTP
+#include <cloudstore/http/impl/body.ipp>
+#include <cloudstore/http/impl/transport.ipp>
+#endif

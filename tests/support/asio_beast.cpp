@@ -3,3 +3,7 @@
 #include <boost/asio/impl/src.hpp>
 #include <boost/asio/ssl/impl/src.hpp>
 #include <boost/beast/src.hpp>
+
+// cloudstore's HTTP transport, compiled once beside them.
+#include <cloudstore/http/impl/body.ipp>
+#include <cloudstore/http/impl/transport.ipp>
