@@ -91,6 +91,14 @@ TEST_CASE("presign: extra signed headers and a session token") {
     const auto u = unsigned_token.sign_headers(s3_get(), when, &trace);
     CHECK(u.session_token == "FQoGZXIvYXdzE+/token==");
     CHECK(u.authorization.find("x-amz-security-token") == std::string::npos);
+    // ... so the signature is a token-less signer's.
+    const sigv4_signer no_token({with_token.access_key_id, with_token.secret_access_key, ""},
+                                "eu-west-1", "s3");
+    CHECK(u.signature() == no_token.sign_headers(s3_get(), when).signature());
+    const auto unsigned_url = unsigned_token.presign(s3_get(), when, std::chrono::minutes(5), ec);
+    CHECK(unsigned_url.find("&X-Amz-Security-Token=FQoGZXIvYXdzE%2B%2Ftoken%3D%3D") ==
+          unsigned_url.size() -
+              std::string("&X-Amz-Security-Token=FQoGZXIvYXdzE%2B%2Ftoken%3D%3D").size());
 }
 
 TEST_CASE("signing-key cache: one derivation per (secret, date, region, service), across threads") {
@@ -144,6 +152,13 @@ TEST_CASE("amz_date: UTC calendar arithmetic, leap days, the epoch; parse refuse
     CHECK_FALSE(amz_date::parse("20150830T123600").has_value());
     CHECK_FALSE(amz_date::parse("2015-08-30T12:36:00Z").has_value());
     CHECK_FALSE(amz_date::parse("20150830X123600Z").has_value());
+    for (const char* impossible :
+         {"20261399T120000Z", "20261300T120000Z", "20260230T120000Z", "21000229T120000Z",
+          "20261124T240000Z", "20261124T126000Z", "20261124T120060Z", "20261100T120000Z"}) {
+        INFO(impossible);
+        CHECK_FALSE(amz_date::parse(impossible).has_value());
+    }
+    CHECK(amz_date::parse("20000229T235959Z").has_value());
     CHECK(amz_date::parse("20150830T123600Z")->date() == "20150830");
 }
 
@@ -175,4 +190,68 @@ TEST_CASE("aws-chunked: encoded lengths equal the bytes actually framed") {
     CHECK(aws_chunked_trailer::chunk_header(65536) == "10000\r\n");
     CHECK(aws_chunked_trailer::final_chunk("x-amz-checksum-crc32c", "4waSgw==") ==
           "0\r\nx-amz-checksum-crc32c:4waSgw==\r\n\r\n");
+}
+
+TEST_CASE("a caller's X-Amz-Date and x-amz-content-sha256 rule; Authorization is never signed") {
+    const sigv4_signer signer(example, "us-east-1", "s3");
+    sigv4_request r = s3_get();
+    const name_value own[] = {{"X-Amz-Date", "20261124T115959Z"},
+                              {"x-amz-content-sha256", payload::empty_sha256},
+                              {"Authorization", "AWS4-HMAC-SHA256 stale"}};
+    r.headers = own;
+    sigv4_trace trace;
+    const auto out = signer.sign_headers(r, when, &trace);
+    CHECK(out.date.iso() == "20261124T115959Z");
+    CHECK(out.content_sha256 == payload::empty_sha256);
+    CHECK(trace.string_to_sign.find("\n20261124T115959Z\n") != std::string::npos);
+    CHECK(trace.canonical_request.ends_with(payload::empty_sha256));
+    CHECK(trace.canonical_request.find("authorization") == std::string::npos);
+    // The same as signing at that time with that payload hash.
+    sigv4_request plain = s3_get();
+    plain.payload_hash = payload::empty_sha256;
+    CHECK(out.signature() ==
+          signer.sign_headers(plain, *amz_date::parse("20261124T115959Z")).signature());
+}
+
+TEST_CASE("header values: CR, LF, VT and FF collapse like spaces, so no line can be forged") {
+    const sigv4_signer signer(example, "us-east-1", "s3");
+    sigv4_request r = s3_get();
+    const name_value forged[] = {{"x-amz-meta-a", "x\nx-amz-meta-b:y\r\n\v\fz"}};
+    r.headers = forged;
+    sigv4_trace trace;
+    signer.sign_headers(r, when, &trace);
+    CHECK(trace.canonical_request.find("x-amz-meta-a:x x-amz-meta-b:y z\n") != std::string::npos);
+    CHECK(trace.canonical_request.find("\nx-amz-meta-b") == std::string::npos);
+}
+
+TEST_CASE("presign refuses parameters it sets itself and a Host that differs") {
+    const sigv4_signer signer(example, "us-east-1", "s3");
+    for (const char* name :
+         {"X-Amz-Expires", "x-amz-signature", "X-Amz-Credential", "X-Amz-Security-Token"}) {
+        INFO(name);
+        sigv4_request r = s3_get();
+        const name_value q[] = {{name, "1"}};
+        r.query = q;
+        cloudstore::error_code ec;
+        CHECK(signer.presign(r, when, std::chrono::hours(1), ec).empty());
+        CHECK(ec == cloudstore::errc::invalid_argument);
+    }
+    sigv4_request r = s3_get();
+    const name_value other_host[] = {{"Host", "evil.example"}};
+    r.headers = other_host;
+    cloudstore::error_code ec;
+    CHECK(signer.presign(r, when, std::chrono::hours(1), ec).empty());
+    CHECK(ec == cloudstore::errc::invalid_argument);
+    const name_value same_host[] = {{"host", "ExampleBucket.s3.us-east-1.amazonaws.com"}};
+    r.headers = same_host;
+    CHECK_FALSE(signer.presign(r, when, std::chrono::hours(1), ec).empty());
+    CHECK_FALSE(ec);
+}
+
+TEST_CASE("a moved signer is copied: the source keeps signing with its own credentials") {
+    sigv4_signer a(example, "us-east-1", "s3");
+    const auto before = a.sign_headers(s3_get(), when).authorization;
+    sigv4_signer b(std::move(a));
+    CHECK(b.sign_headers(s3_get(), when).authorization == before);
+    CHECK(a.sign_headers(s3_get(), when).authorization == before); // NOLINT: use after move
 }

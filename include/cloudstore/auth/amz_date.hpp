@@ -42,7 +42,8 @@ public:
         return d;
     }
 
-    /// Parses "YYYYMMDDTHHMMSSZ"; nullopt for anything else (no range checks beyond digits).
+    /// Parses "YYYYMMDDTHHMMSSZ"; nullopt for anything else, impossible dates and times
+    /// included (month 13, February 30, hour 24, second 60).
     static std::optional<amz_date> parse(std::string_view text) noexcept {
         if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return std::nullopt;
         amz_date d;
@@ -50,6 +51,19 @@ public:
             if (i != 8 && i != 15 && (text[i] < '0' || text[i] > '9')) return std::nullopt;
             d.text_[i] = text[i];
         }
+        const auto num = [&](std::size_t at, std::size_t n) {
+            int v = 0;
+            for (std::size_t i = at; i < at + n; ++i)
+                v = v * 10 + (text[i] - '0');
+            return v;
+        };
+        const int year = num(0, 4), month = num(4, 2), day = num(6, 2);
+        const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        if (month < 1 || month > 12 || day < 1 ||
+            day > days[month - 1] + (month == 2 && leap ? 1 : 0) || num(9, 2) > 23 ||
+            num(11, 2) > 59 || num(13, 2) > 59)
+            return std::nullopt;
         return d;
     }
 

@@ -44,12 +44,16 @@ struct sigv4_request {
     /// Query parameters as decoded text; repeated names and empty values are kept.
     std::span<const name_value> query = {};
     /// Headers to sign besides those the signer adds (Host, X-Amz-Date, X-Amz-Security-Token,
-    /// x-amz-content-sha256), which it adds only when absent here: one given here is signed as
-    /// given (an X-Amz-Date must then equal the signing time). Names in any case; repeated
-    /// names are joined with `,`.
+    /// x-amz-content-sha256), which it adds only when absent here. One given here is signed as
+    /// given and rules, as it does for the server: a parsable X-Amz-Date is the signing time
+    /// (header signing), an x-amz-content-sha256 is the payload hash. An Authorization header
+    /// is never signed (a re-signed retry may still carry the old one). Names in any case;
+    /// repeated names are joined with `,`.
     std::span<const name_value> headers = {};
-    /// Hex SHA-256 of the body, or one of the `payload::` values.
-    std::string_view payload_hash = payload::empty_sha256;
+    /// Hex SHA-256 of the body, or one of the `payload::` values. Empty means the form's
+    /// default: the empty body's hash, except for S3 presigned URLs, which are always
+    /// `UNSIGNED-PAYLOAD`.
+    std::string_view payload_hash = {};
 };
 
 /// How a signer signs: the service's rules. The defaults are S3's; for_service() gives every
@@ -80,8 +84,9 @@ struct sigv4_signed_headers {
     std::string_view signature() const; ///< The hex signature inside `authorization`.
 };
 
-/// What a signature was computed over: filled when a caller asks (tests, debugging). Holds
-/// no secret: the canonical request and string to sign are sent in clear by S3 itself.
+/// What a signature was computed over: filled when a caller asks (tests, debugging). Holds no
+/// secret key or signing key, but the canonical request carries the session token when there
+/// is one: treat a trace as secret and never log it.
 struct sigv4_trace {
     std::string canonical_request;
     std::string string_to_sign;
@@ -95,6 +100,10 @@ public:
     CLOUDSTORE_DECL sigv4_signer(aws_credentials credentials, std::string region,
                                  std::string service, sigv4_options options = {},
                                  signing_key_cache& cache = signing_key_cache::global());
+    // Copies only: a moved-from signer would keep its id with emptied credentials, and the
+    // per-thread signing-key memo keyed by that id would then answer for it.
+    sigv4_signer(const sigv4_signer&) = default;
+    sigv4_signer& operator=(const sigv4_signer&) = default;
 
     /// Signs with an Authorization header at time `when`.
     CLOUDSTORE_DECL sigv4_signed_headers sign_headers(const sigv4_request& request, amz_date when,
@@ -102,9 +111,10 @@ public:
 
     /// A presigned URL `scheme://host/path?...&X-Amz-Signature=...` valid for `expires` from
     /// `when`. `expires` must be 1 second to 7 days; anything else sets `ec` to
-    /// `errc::invalid_argument` and returns an empty string. For S3 pass
-    /// `payload::unsigned_payload` as the payload hash; headers given (for example
-    /// Content-Type on a PUT) are signed and must then be sent with the request.
+    /// `errc::invalid_argument` and returns an empty string, as do query parameters that the
+    /// signer sets itself (X-Amz-Algorithm, -Credential, -Date, -Expires, -SignedHeaders,
+    /// -Signature, -Security-Token) and a Host header that differs from `request.host`.
+    /// Headers given (for example Content-Type on a PUT) are signed and must then be sent.
     CLOUDSTORE_DECL std::string presign(const sigv4_request& request, amz_date when,
                                         std::chrono::seconds expires, error_code& ec,
                                         std::string_view scheme = "https",

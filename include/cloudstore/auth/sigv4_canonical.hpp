@@ -50,7 +50,8 @@ CLOUDSTORE_DECL void append_canonical_uri(std::string& out, std::string_view pat
 CLOUDSTORE_DECL void append_canonical_query(std::string& out, std::span<const name_value> params);
 
 /// Appends the canonical headers block (`name:value\n` per distinct name: names lowercased,
-/// values trimmed with inner runs of spaces and tabs collapsed to one space, repeated names'
+/// values trimmed with inner runs of whitespace (space, tab, CR, LF, VT, FF) collapsed to one
+/// space, repeated names'
 /// values joined by `,` in the order given, sorted by name) and then, after a newline, the
 /// signed headers list (`name;name`), to `signed_headers` as well.
 CLOUDSTORE_DECL void append_canonical_headers(std::string& out, std::string& signed_headers,

@@ -102,16 +102,15 @@ x509_ptr make_certificate(const certificate_spec& spec, EVP_PKEY* key, X509* iss
 
     X509_NAME* name = X509_get_subject_name(cert.get());
     check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                     reinterpret_cast<const unsigned char*>("cloudstore tests"),
-                                     -1, -1, 0),
+                                     reinterpret_cast<const unsigned char*>("cloudstore tests"), -1,
+                                     -1, 0),
           "X509_NAME_add_entry_by_txt(O)");
     check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                      reinterpret_cast<const unsigned char*>(spec.common_name), -1,
                                      -1, 0),
           "X509_NAME_add_entry_by_txt(CN)");
     X509* signer = issuer != nullptr ? issuer : cert.get();
-    check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer)),
-          "X509_set_issuer_name");
+    check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer)), "X509_set_issuer_name");
 
     // The subject key identifier first: the authority key identifier of a self-signed
     // certificate is taken from it.
@@ -163,14 +162,14 @@ certificate_set generate() {
     certificate_set set;
 
     pkey_ptr ca_key = make_key();
-    x509_ptr ca = make_certificate({"cloudstore test CA", nullptr, true}, ca_key.get(), nullptr,
-                                   nullptr);
+    x509_ptr ca =
+        make_certificate({"cloudstore test CA", nullptr, true}, ca_key.get(), nullptr, nullptr);
     set.ca = to_pem(ca.get(), ca_key.get());
 
     pkey_ptr server_key = make_key();
-    x509_ptr server = make_certificate(
-        {"cloudstore test server", "IP:127.0.0.1,DNS:localhost", false}, server_key.get(),
-        ca.get(), ca_key.get());
+    x509_ptr server =
+        make_certificate({"cloudstore test server", "IP:127.0.0.1,DNS:localhost", false},
+                         server_key.get(), ca.get(), ca_key.get());
     set.server = to_pem(server.get(), server_key.get());
 
     pkey_ptr wrong_key = make_key();
@@ -217,7 +216,8 @@ const certificate_set& test_certificates() {
 
 temporary_ca_files::temporary_ca_files() {
     const certificate_set& set = test_certificates();
-    std::string pattern = (std::filesystem::temp_directory_path() / "cloudstore-ca-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "cloudstore-ca-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr)
         throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
     root_ = pattern;

@@ -81,7 +81,8 @@ constexpr const char* server_name = "cloudstore-test-server";
 const unsigned char* pattern_table() {
     static const auto table = [] {
         auto t = std::make_unique<unsigned char[]>(chunk_size + 256);
-        for (std::size_t i = 0; i < chunk_size + 256; ++i) t[i] = pattern_byte(i);
+        for (std::size_t i = 0; i < chunk_size + 256; ++i)
+            t[i] = pattern_byte(i);
         return t;
     }();
     return table.get();
@@ -91,7 +92,8 @@ constexpr std::array<std::uint32_t, 256> make_crc32c_table() {
     std::array<std::uint32_t, 256> table{};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        for (int k = 0; k < 8; ++k)
+            c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
         table[i] = c;
     }
     return table;
@@ -99,9 +101,8 @@ constexpr std::array<std::uint32_t, 256> make_crc32c_table() {
 constexpr auto crc32c_table = make_crc32c_table();
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t c,
-                                                              const unsigned char* p,
-                                                              std::size_t n) {
+__attribute__((target("sse4.2"))) std::uint32_t
+crc32c_sse42(std::uint32_t c, const unsigned char* p, std::size_t n) {
     std::uint64_t c64 = c;
     for (; n >= 8; n -= 8, p += 8) {
         std::uint64_t v;
@@ -109,7 +110,8 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t c,
         c64 = _mm_crc32_u64(c64, v);
     }
     c = static_cast<std::uint32_t>(c64);
-    for (; n > 0; --n, ++p) c = _mm_crc32_u8(c, *p);
+    for (; n > 0; --n, ++p)
+        c = _mm_crc32_u8(c, *p);
     return c;
 }
 #endif
@@ -127,7 +129,8 @@ std::string hex8(std::uint32_t v) {
 /// them every socket and timer: nothing outlives stop().
 class io_thread {
 public:
-    io_thread() : context_(std::make_unique<asio::io_context>(1)) {}
+    io_thread()
+        : context_(std::make_unique<asio::io_context>(1)) {}
     ~io_thread() { stop(); }
     io_thread(const io_thread&) = delete;
     io_thread& operator=(const io_thread&) = delete;
@@ -167,7 +170,10 @@ struct ignore_exception {
 };
 
 struct counter_guard {
-    explicit counter_guard(std::atomic<std::size_t>& n) : n_(n) { ++n_; }
+    explicit counter_guard(std::atomic<std::size_t>& n)
+        : n_(n) {
+        ++n_;
+    }
     ~counter_guard() { --n_; }
     counter_guard(const counter_guard&) = delete;
     counter_guard& operator=(const counter_guard&) = delete;
@@ -202,8 +208,10 @@ bool has_token(std::string_view list, std::string_view token) {
     while (!list.empty()) {
         std::size_t comma = list.find(',');
         std::string_view item = list.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
         if (beast::iequals(item, token)) return true;
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
@@ -212,8 +220,7 @@ bool has_token(std::string_view list, std::string_view token) {
 }
 
 template <class Fields>
-recorded_request make_record(std::size_t connection,
-                             const http::header<true, Fields>& header) {
+recorded_request make_record(std::size_t connection, const http::header<true, Fields>& header) {
     recorded_request r;
     r.connection = connection;
     r.method = std::string(header.method_string());
@@ -263,7 +270,8 @@ std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size) noex
     static const bool hardware = __builtin_cpu_supports("sse4.2");
     if (hardware) return ~crc32c_sse42(c, p, size);
 #endif
-    for (; size > 0; --size, ++p) c = crc32c_table[(c ^ *p) & 0xFFu] ^ (c >> 8);
+    for (; size > 0; --size, ++p)
+        c = crc32c_table[(c ^ *p) & 0xFFu] ^ (c >> 8);
     return ~c;
 }
 
@@ -274,8 +282,9 @@ std::optional<std::string> recorded_request::header(std::string_view name) const
 }
 
 std::size_t recorded_request::header_count(std::string_view name) const {
-    return static_cast<std::size_t>(std::count_if(
-        headers.begin(), headers.end(), [&](const auto& h) { return beast::iequals(h.first, name); }));
+    return static_cast<std::size_t>(
+        std::count_if(headers.begin(), headers.end(),
+                      [&](const auto& h) { return beast::iequals(h.first, name); }));
 }
 
 // =============================================================================================
@@ -340,8 +349,7 @@ struct test_server::impl {
         return records.size() - 1;
     }
 
-    void complete_record(std::size_t index, std::uint64_t bytes, std::uint32_t crc,
-                         bool complete) {
+    void complete_record(std::size_t index, std::uint64_t bytes, std::uint32_t crc, bool complete) {
         std::lock_guard lock(mutex);
         if (index >= records.size()) return;
         records[index].body_bytes = bytes;
@@ -408,8 +416,7 @@ void arm_idle_timer(const std::shared_ptr<connection<Stream>>& c) {
         [weak = std::weak_ptr<connection<Stream>>(c), generation](const error_code& ec) {
             if (ec) return;
             auto self = weak.lock();
-            if (!self || !self->waiting_for_request || self->idle_generation != generation)
-                return;
+            if (!self || !self->waiting_for_request || self->idle_generation != generation) return;
             self->idle_expired = true;
             self->tcp().cancel(); // the pending header read completes with operation_aborted
         });
@@ -619,7 +626,8 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
             break;
         case route_kind::delay: {
             asio::steady_timer timer(co_await asio::this_coro::executor);
-            timer.expires_after(std::chrono::milliseconds(std::min<std::uint64_t>(r.number, 600'000)));
+            timer.expires_after(
+                std::chrono::milliseconds(std::min<std::uint64_t>(r.number, 600'000)));
             co_await timer.async_wait(nothrow);
             ok = co_await send_echo(keep);
             break;
@@ -649,8 +657,8 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
             abrupt_close(*c, true);
             co_return;
         case route_kind::status: {
-            const auto code = static_cast<unsigned>(
-                r.number >= 200 && r.number <= 599 ? r.number : 400);
+            const auto code =
+                static_cast<unsigned>(r.number >= 200 && r.number <= 599 ? r.number : 400);
             const auto status = static_cast<http::status>(code);
             std::string body;
             if (code != 204 && code != 304) body = "status " + std::to_string(code) + "\n";
@@ -696,11 +704,11 @@ asio::awaitable<void> accept_loop(server_impl& server, tcp::acceptor acceptor) {
 
 } // namespace
 
-test_server::impl::impl(const server_options& o) : options(o) {
+test_server::impl::impl(const server_options& o)
+    : options(o) {
     if (options.mode != server_mode::plain) {
         const certificate_set& certs = test_certificates();
-        const pem_credentials& credentials = options.mode == server_mode::tls_trusted
-                                                 ? certs.server
+        const pem_credentials& credentials = options.mode == server_mode::tls_trusted ? certs.server
                                              : options.mode == server_mode::tls_wrong_host
                                                  ? certs.wrong_host
                                                  : certs.untrusted;
@@ -717,25 +725,44 @@ test_server::impl::impl(const server_options& o) : options(o) {
     io.start();
 }
 
-test_server::test_server(server_mode mode) : test_server(server_options{mode, {}, true}) {}
+test_server::test_server(server_mode mode)
+    : test_server(server_options{mode, {}, true}) {}
 
 test_server::test_server(const server_options& options)
     : impl_(std::make_unique<impl>(options)) {}
 
 test_server::~test_server() = default;
 
-std::uint16_t test_server::port() const noexcept { return impl_->port; }
-std::string test_server::host() const { return "127.0.0.1"; }
-std::string test_server::authority() const { return host() + ":" + std::to_string(port()); }
+std::uint16_t test_server::port() const noexcept {
+    return impl_->port;
+}
+std::string test_server::host() const {
+    return "127.0.0.1";
+}
+std::string test_server::authority() const {
+    return host() + ":" + std::to_string(port());
+}
 std::string test_server::url(std::string_view target) const {
     return (tls() ? "https://" : "http://") + authority() + std::string(target);
 }
-server_mode test_server::mode() const noexcept { return impl_->options.mode; }
-bool test_server::tls() const noexcept { return impl_->options.mode != server_mode::plain; }
-std::size_t test_server::connections() const noexcept { return impl_->connections.load(); }
-std::size_t test_server::open_connections() const noexcept { return impl_->open.load(); }
-std::size_t test_server::requests() const noexcept { return impl_->requests.load(); }
-std::uint64_t test_server::body_bytes() const noexcept { return impl_->body_bytes.load(); }
+server_mode test_server::mode() const noexcept {
+    return impl_->options.mode;
+}
+bool test_server::tls() const noexcept {
+    return impl_->options.mode != server_mode::plain;
+}
+std::size_t test_server::connections() const noexcept {
+    return impl_->connections.load();
+}
+std::size_t test_server::open_connections() const noexcept {
+    return impl_->open.load();
+}
+std::size_t test_server::requests() const noexcept {
+    return impl_->requests.load();
+}
+std::uint64_t test_server::body_bytes() const noexcept {
+    return impl_->body_bytes.load();
+}
 std::size_t test_server::tls_handshake_failures() const noexcept {
     return impl_->handshake_failures.load();
 }
@@ -751,7 +778,9 @@ std::optional<recorded_request> test_server::last_request() const {
     return impl_->records.back();
 }
 
-void test_server::stop() noexcept { impl_->io.stop(); }
+void test_server::stop() noexcept {
+    impl_->io.stop();
+}
 
 std::string test_server::echo_body(std::string_view method, std::string_view target,
                                    std::uint64_t body_bytes, std::uint32_t body_crc32c) {
@@ -768,7 +797,8 @@ std::string test_server::echo_body(std::string_view method, std::string_view tar
 namespace {
 
 [[noreturn]] void throw_errno(const char* what) {
-    throw std::system_error(errno, std::generic_category(), std::string("blackhole_listener: ") + what);
+    throw std::system_error(errno, std::generic_category(),
+                            std::string("blackhole_listener: ") + what);
 }
 
 sockaddr_in loopback_address(std::uint16_t port) {
@@ -809,14 +839,16 @@ blackhole_listener::blackhole_listener() {
             if (ready == 0) verified_ = true; // still connecting after 100 ms: the SYN was dropped
         }
     } catch (...) {
-        for (int fd : fillers_) ::close(fd);
+        for (int fd : fillers_)
+            ::close(fd);
         if (listener_ >= 0) ::close(listener_);
         throw;
     }
 }
 
 blackhole_listener::~blackhole_listener() {
-    for (int fd : fillers_) ::close(fd);
+    for (int fd : fillers_)
+        ::close(fd);
     if (listener_ >= 0) ::close(listener_);
 }
 
@@ -924,7 +956,8 @@ asio::awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to) {
             }
             co_return;
         }
-        auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n), nothrow);
+        auto [wec, written] =
+            co_await asio::async_write(to, asio::buffer(buffer.data(), n), nothrow);
         if (wec) {
             from.close();
             to.close();
@@ -938,7 +971,8 @@ asio::awaitable<void> proxy_session(proxy_impl& proxy, tcp::socket socket, std::
     beast::flat_buffer buffer;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(header_limit);
-    auto [read_ec, header_bytes] = co_await http::async_read_header(client, buffer, parser, nothrow);
+    auto [read_ec, header_bytes] =
+        co_await http::async_read_header(client, buffer, parser, nothrow);
     if (read_ec) co_return;
     const auto& request = parser.get();
     const unsigned version = request.version();
@@ -1030,29 +1064,44 @@ asio::awaitable<void> proxy_accept_loop(proxy_impl& proxy, tcp::acceptor accepto
 
 } // namespace
 
-connect_proxy::impl::impl(const proxy_options& o) : options(o) {
+connect_proxy::impl::impl(const proxy_options& o)
+    : options(o) {
     if (options.credentials)
         expected_authorization =
             "Basic " + base64(options.credentials->first + ":" + options.credentials->second);
     tcp::acceptor acceptor = make_loopback_acceptor(io.context());
     port = acceptor.local_endpoint().port();
-    asio::co_spawn(io.context(), proxy_accept_loop(*this, std::move(acceptor)),
-                   ignore_exception{});
+    asio::co_spawn(io.context(), proxy_accept_loop(*this, std::move(acceptor)), ignore_exception{});
     io.start();
 }
 
-connect_proxy::connect_proxy() : connect_proxy(proxy_options{}) {}
+connect_proxy::connect_proxy()
+    : connect_proxy(proxy_options{}) {}
 connect_proxy::connect_proxy(const proxy_options& options)
     : impl_(std::make_unique<impl>(options)) {}
 connect_proxy::~connect_proxy() = default;
 
-std::uint16_t connect_proxy::port() const noexcept { return impl_->port; }
-std::string connect_proxy::authority() const { return "127.0.0.1:" + std::to_string(port()); }
-std::string connect_proxy::url() const { return "http://" + authority(); }
-std::size_t connect_proxy::connections() const noexcept { return impl_->connections.load(); }
-std::size_t connect_proxy::connects() const noexcept { return impl_->connects.load(); }
-std::size_t connect_proxy::tunnels() const noexcept { return impl_->tunnels.load(); }
-std::size_t connect_proxy::refused() const noexcept { return impl_->refused.load(); }
+std::uint16_t connect_proxy::port() const noexcept {
+    return impl_->port;
+}
+std::string connect_proxy::authority() const {
+    return "127.0.0.1:" + std::to_string(port());
+}
+std::string connect_proxy::url() const {
+    return "http://" + authority();
+}
+std::size_t connect_proxy::connections() const noexcept {
+    return impl_->connections.load();
+}
+std::size_t connect_proxy::connects() const noexcept {
+    return impl_->connects.load();
+}
+std::size_t connect_proxy::tunnels() const noexcept {
+    return impl_->tunnels.load();
+}
+std::size_t connect_proxy::refused() const noexcept {
+    return impl_->refused.load();
+}
 
 std::vector<std::string> connect_proxy::authorities() const {
     std::lock_guard lock(impl_->mutex);
@@ -1064,6 +1113,8 @@ std::vector<recorded_request> connect_proxy::recorded() const {
     return impl_->records;
 }
 
-void connect_proxy::stop() noexcept { impl_->io.stop(); }
+void connect_proxy::stop() noexcept {
+    impl_->io.stop();
+}
 
 } // namespace cloudstore::test

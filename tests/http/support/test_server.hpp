@@ -72,10 +72,10 @@ struct recorded_request {
     std::string target;         ///< as sent, e.g. "/bucket/key?x=1"
     unsigned version = 11;      ///< 10 or 11
     std::vector<std::pair<std::string, std::string>> headers; ///< in order, names as sent
-    std::uint64_t body_bytes = 0;   ///< body bytes received (after removing chunked framing)
-    std::uint32_t body_crc32c = 0;  ///< CRC32C of those bytes
-    bool body_complete = false;     ///< the whole body was received
-    bool continue_sent = false;     ///< the server answered "100 Continue" before the body
+    std::uint64_t body_bytes = 0;  ///< body bytes received (after removing chunked framing)
+    std::uint32_t body_crc32c = 0; ///< CRC32C of those bytes
+    bool body_complete = false;    ///< the whole body was received
+    bool continue_sent = false;    ///< the server answered "100 Continue" before the body
 
     /// The value of the first header named `name` (case-insensitive), if any.
     std::optional<std::string> header(std::string_view name) const;

@@ -10,8 +10,10 @@ inline bool is_unreserved(unsigned char c) noexcept {
            c == '.' || c == '_' || c == '~';
 }
 
+// Whitespace collapsed in header values: space, tab and the other ASCII controls a value could
+// carry (CR, LF, VT, FF), so a value can never forge a line of the canonical request.
 inline bool is_blank(char c) noexcept {
-    return c == ' ' || c == '\t';
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
 inline char lower(char c) noexcept {

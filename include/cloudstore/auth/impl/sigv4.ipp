@@ -126,21 +126,37 @@ CLOUDSTORE_DECL sigv4_signed_headers sigv4_signer::sign_headers(const sigv4_requ
                                                                 sigv4_trace* trace) const {
     auto& s = detail::scratch_buffers();
     sigv4_signed_headers out;
-    out.date = when;
     const bool has_token = !credentials_.session_token.empty();
     if (has_token) out.session_token = credentials_.session_token;
 
-    s.headers.assign(request.headers.begin(), request.headers.end());
+    // The caller's own X-Amz-Date and x-amz-content-sha256 rule, as they do for the server.
+    std::string_view payload_hash =
+        request.payload_hash.empty() ? payload::empty_sha256 : request.payload_hash;
+    bool own_date = false, own_hash = false;
+    s.headers.clear();
+    for (const auto& h : request.headers) {
+        if (detail::iequals(h.name, "authorization")) continue;
+        if (detail::iequals(h.name, "x-amz-date")) {
+            if (const auto parsed = amz_date::parse(h.value)) {
+                when = *parsed;
+                own_date = true;
+            }
+        } else if (detail::iequals(h.name, "x-amz-content-sha256")) {
+            payload_hash = h.value;
+            own_hash = true;
+        }
+        s.headers.push_back(h);
+    }
+    out.date = when;
     if (!detail::has_header(request.headers, "host")) s.headers.push_back({"host", request.host});
-    if (!detail::has_header(request.headers, "x-amz-date"))
+    if (!own_date && !detail::has_header(request.headers, "x-amz-date"))
         s.headers.push_back({"x-amz-date", out.date.iso()});
     if (has_token && options_.sign_session_token &&
         !detail::has_header(request.headers, "x-amz-security-token"))
         s.headers.push_back({"x-amz-security-token", credentials_.session_token});
-    if (options_.content_sha256_header) {
-        out.content_sha256 = request.payload_hash;
-        if (!detail::has_header(request.headers, "x-amz-content-sha256"))
-            s.headers.push_back({"x-amz-content-sha256", request.payload_hash});
+    if (options_.content_sha256_header || own_hash) {
+        out.content_sha256 = payload_hash;
+        if (!own_hash) s.headers.push_back({"x-amz-content-sha256", payload_hash});
     }
 
     auto& creq = s.canonical_request;
@@ -153,7 +169,7 @@ CLOUDSTORE_DECL sigv4_signed_headers sigv4_signer::sign_headers(const sigv4_requ
     s.signed_headers.clear();
     append_canonical_headers(creq, s.signed_headers, s.headers);
     creq.push_back('\n');
-    creq.append(request.payload_hash);
+    creq.append(payload_hash);
 
     s.scope.clear();
     detail::append_scope(s.scope, when, region_, service_);
@@ -181,10 +197,32 @@ CLOUDSTORE_DECL std::string sigv4_signer::presign(const sigv4_request& request, 
         ec = errc::invalid_argument;
         return {};
     }
+    for (const auto& q : request.query) {
+        for (const char* own :
+             {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+              "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"}) {
+            if (detail::iequals(q.name, own)) {
+                ec = errc::invalid_argument;
+                return {};
+            }
+        }
+    }
+    for (const auto& h : request.headers) {
+        if (detail::iequals(h.name, "host") && !detail::iequals(h.value, request.host)) {
+            ec = errc::invalid_argument;
+            return {};
+        }
+    }
+    // S3 presigned URLs always sign UNSIGNED-PAYLOAD; others the empty body's hash.
+    const std::string_view payload_hash = !request.payload_hash.empty()  ? request.payload_hash
+                                          : options_.uri == uri_mode::s3 ? payload::unsigned_payload
+                                                                         : payload::empty_sha256;
     auto& s = detail::scratch_buffers();
     const bool sign_token = !credentials_.session_token.empty() && options_.sign_session_token;
 
-    s.headers.assign(request.headers.begin(), request.headers.end());
+    s.headers.clear();
+    for (const auto& h : request.headers)
+        if (!detail::iequals(h.name, "authorization")) s.headers.push_back(h);
     if (!detail::has_header(request.headers, "host")) s.headers.push_back({"host", request.host});
     s.headers_block.clear();
     s.signed_headers.clear();
@@ -216,7 +254,7 @@ CLOUDSTORE_DECL std::string sigv4_signer::presign(const sigv4_request& request, 
     creq.push_back('\n');
     creq.append(s.query).push_back('\n');
     creq.append(s.headers_block).push_back('\n');
-    creq.append(request.payload_hash);
+    creq.append(payload_hash);
     detail::make_string_to_sign(s, when);
     detail::fill_trace(trace, s);
 

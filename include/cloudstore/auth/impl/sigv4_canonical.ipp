@@ -46,7 +46,8 @@ inline void append_trimmed(std::string& out, std::string_view value) {
     value = value.substr(i, n - i);
     bool plain = true;
     for (std::size_t k = 0; k < value.size() && plain; ++k)
-        plain = value[k] != '\t' && !(value[k] == ' ' && is_blank(value[k + 1]));
+        plain = (value[k] == ' ' || !is_blank(value[k])) &&
+                !(value[k] == ' ' && is_blank(value[k + 1]));
     if (plain) {
         out.append(value);
         return;
