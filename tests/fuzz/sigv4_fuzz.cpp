@@ -9,6 +9,8 @@
 #include <fuzzer/FuzzedDataProvider.h>
 #include <raw_request.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -132,8 +134,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(is_hex64(out.signature()), "header signature is 64 hex digits");
     cloudstore::error_code ec;
     const std::string url = signer.presign(request, when, std::chrono::seconds(expires), ec);
-    const bool valid_expiry = expires >= 1 && expires <= 604800;
-    require(valid_expiry == !ec, "presign fails exactly on a bad expiry");
+    const auto iequal = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() &&
+               std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) ==
+                          std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    bool clash = false;
+    for (const auto& [n, v] : query)
+        for (const char* own :
+             {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+              "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"})
+            clash = clash || iequal(n, own);
+    for (const auto& [n, v] : headers)
+        clash = clash || (iequal(n, "host") && !iequal(v, host));
+    const bool valid = expires >= 1 && expires <= 604800 && !clash;
+    require(valid == !ec, "presign fails exactly on a bad expiry or a clashing name or Host");
     if (!ec) {
         require(url.rfind("https://" + host, 0) == 0, "URL starts with scheme://host");
         require(is_hex64(std::string_view(url).substr(url.rfind("&X-Amz-Signature=") + 17, 64)),
