@@ -5,6 +5,7 @@
 #include <cloudstore/detail/config.hpp>
 #include <cloudstore/error.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cloudstore::http {

@@ -95,9 +95,11 @@ struct client {
         return run([&](auto handler) { tcp().async_connect(loopback(port), handler); }, limit);
     }
 
-    error_code handshake() {
-        return run(
-            [&](auto handler) { stream.async_handshake(ssl::stream_base::client, handler); });
+    error_code handshake() { return handshake_within(20s); }
+
+    error_code handshake_within(std::chrono::milliseconds limit) {
+        return run([&](auto handler) { stream.async_handshake(ssl::stream_base::client, handler); },
+                   limit);
     }
 
     template <class Message>
@@ -569,6 +571,45 @@ TEST_SUITE("http.support") {
         CHECK(eventually([&] { return server.open_connections() == 0; }));
     }
 
+    TEST_CASE("test_server: /stall-upload/N stops reading; a silent server never speaks") {
+        test_server server;
+        plain_client c;
+        REQUIRE_FALSE(c.connect(server.port()));
+        http::request<http::buffer_body> request(http::verb::put, "/stall-upload/1000", 11);
+        request.set(http::field::host, "127.0.0.1");
+        request.content_length(1024 * mib);
+        request.body().data = nullptr;
+        request.body().more = true;
+        http::request_serializer<http::buffer_body> serializer(request);
+        REQUIRE_FALSE(c.run([&](auto h) { http::async_write_header(c.stream, serializer, h); }));
+        std::vector<unsigned char> chunk(1 * mib, 'u');
+        error_code ec;
+        std::uint64_t sent = 0;
+        while (!ec && sent < 1024 * mib) { // the socket buffers fill up, then a write times out
+            request.body().data = chunk.data();
+            request.body().size = chunk.size();
+            ec = c.run([&](auto h) { http::async_write(c.stream, serializer, h); }, 300ms);
+            if (ec == http::error::need_buffer) ec = {};
+            if (!ec) sent += chunk.size();
+        }
+        CHECK(ec == beast::error::timeout);
+        CHECK(sent < 256 * mib);
+        const auto record = server.last_request();
+        REQUIRE(record.has_value());
+        CHECK(record->body_bytes == 1000);
+        CHECK_FALSE(record->body_complete);
+
+        for (server_mode mode : {server_mode::plain, server_mode::tls_trusted}) {
+            test_server silent(server_options{.mode = mode, .silent = true});
+            ssl::context context = trusting_context();
+            tls_client t(context);
+            REQUIRE_FALSE(t.connect(silent.port()));
+            CHECK(t.handshake_within(200ms) == beast::error::timeout);
+            CHECK(silent.connections() == 1);
+            CHECK(silent.requests() == 0);
+        }
+    }
+
     TEST_CASE("test_server: /close, /drop and /reset") {
         test_server server;
 
@@ -631,7 +672,7 @@ TEST_SUITE("http.support") {
     TEST_CASE("test_server: the idle timeout closes idle keep-alive connections (plain and TLS)") {
         for (server_mode mode : {server_mode::plain, server_mode::tls_trusted}) {
             CAPTURE(static_cast<int>(mode));
-            test_server server(server_options{mode, 200ms, true});
+            test_server server(server_options{.mode = mode, .idle_timeout = 200ms});
             ssl::context tls_context = trusting_context();
             auto check_closed = [&](auto& c) {
                 CHECK(c.exchange(http::verb::get, "/").result() == http::status::ok);
@@ -850,14 +891,14 @@ TEST_SUITE("http.support") {
         }
 
         SUBCASE("non-loopback targets get 403, unreachable ones 502, malformed ones 400") {
-            for (auto [authority, status] :
+            for (const auto& expected :
                  {std::pair{std::string("10.255.255.1:80"), http::status::forbidden},
                   std::pair{std::string("127.0.0.1:1"), http::status::bad_gateway},
                   std::pair{std::string("no-port"), http::status::bad_request}}) {
-                CAPTURE(authority);
+                CAPTURE(expected.first);
                 plain_client c;
                 REQUIRE_FALSE(c.connect(proxy.port()));
-                CHECK(send_connect(c, authority).result() == status);
+                CHECK(send_connect(c, expected.first).result() == expected.second);
             }
             CHECK(proxy.refused() == 3);
             CHECK(proxy.tunnels() == 0);
@@ -904,8 +945,7 @@ TEST_SUITE("http.support") {
         std::uint16_t proxy_port = 0;
         {
             auto server = std::make_unique<test_server>(server_mode::tls_trusted);
-            auto plain =
-                std::make_unique<test_server>(server_options{server_mode::plain, 100ms, true});
+            auto plain = std::make_unique<test_server>(server_options{.idle_timeout = 100ms});
             auto proxy = std::make_unique<connect_proxy>();
             blackhole_listener blackhole;
             server_port = plain->port();

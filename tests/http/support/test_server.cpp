@@ -69,6 +69,7 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t chunk_size = 256 * 1024;
+constexpr std::size_t read_buffer_size = 128 * 1024;
 constexpr auto graceful_close_limit = 1s;
 constexpr auto handshake_limit = 10s;
 constexpr std::uint32_t header_limit = 64 * 1024;
@@ -304,6 +305,7 @@ enum class route_kind {
     chunked,
     delay,
     stall_body,
+    stall_upload,
     truncate_body,
     close,
     drop,
@@ -328,6 +330,8 @@ route parse_route(http::verb method, std::string_view target) {
     if (auto n = number_after(path, "/stall-body/")) return {route_kind::stall_body, *n};
     if (auto n = number_after(path, "/truncate-body/")) return {route_kind::truncate_body, *n};
     if (auto n = number_after(path, "/status/")) return {route_kind::status, *n};
+    if (auto n = number_after(path, "/stall-upload/")) return {route_kind::stall_upload, *n};
+    if (path == "/stall-upload") return {route_kind::stall_upload, 0};
     if (path == "/close") return {route_kind::close, 0};
     if (path == "/drop") return {route_kind::drop, 0};
     if (path == "/reset") return {route_kind::reset, 0};
@@ -389,7 +393,11 @@ struct connection {
         : server(s)
         , id(number)
         , stream(std::forward<Args>(args)...)
-        , idle_timer(beast::get_lowest_layer(stream).get_executor()) {}
+        , idle_timer(beast::get_lowest_layer(stream).get_executor()) {
+        // Beast's HTTP read reads at most capacity() - size() bytes at a time (and 64 KiB at
+        // most): without room reserved, a body arrives a few hundred bytes per system call.
+        buffer.reserve(read_buffer_size);
+    }
 
     beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream); }
 
@@ -532,10 +540,22 @@ asio::awaitable<bool> send_pattern(connection<Stream>& c, unsigned version, bool
     co_return !ec;
 }
 
+/// Keeps the connection open, reading nothing and writing nothing, until the server stops.
+asio::awaitable<void> hold_until_stopped() {
+    asio::steady_timer forever(co_await asio::this_coro::executor);
+    forever.expires_at(asio::steady_timer::time_point::max());
+    co_await forever.async_wait(nothrow);
+}
+
 template <class Stream>
 asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
     server_impl& server = c->server;
     counter_guard open_guard(server.open);
+
+    if (server.options.silent) {
+        co_await hold_until_stopped();
+        co_return;
+    }
 
     if constexpr (is_tls<Stream>) {
         c->tcp().expires_after(handshake_limit);
@@ -584,14 +604,18 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
             if (ec) co_return;
         }
 
-        // The body, streamed through c->chunk and discarded.
+        // The body, streamed through c->chunk and discarded (/stall-upload/N: its first N bytes).
+        const bool stall_upload = r.kind == route_kind::stall_upload;
         std::uint64_t body_bytes = 0;
         std::uint32_t body_crc = 0;
-        while (!parser.is_done()) {
+        while (!parser.is_done() && !(stall_upload && body_bytes >= r.number)) {
             request.body().data = c->chunk.data();
-            request.body().size = c->chunk.size();
+            request.body().size = stall_upload ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                     c->chunk.size(), r.number - body_bytes))
+                                               : c->chunk.size();
+            const std::size_t offered = request.body().size;
             auto [ec, n] = co_await http::async_read(c->stream, c->buffer, parser, nothrow);
-            const std::size_t got = c->chunk.size() - request.body().size;
+            const std::size_t got = offered - request.body().size;
             body_bytes += got;
             body_crc = crc32c(body_crc, c->chunk.data(), got);
             server.body_bytes += got;
@@ -600,7 +624,11 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
                 co_return;
             }
         }
-        server.complete_record(index, body_bytes, body_crc, true);
+        server.complete_record(index, body_bytes, body_crc, parser.is_done());
+        if (stall_upload) {
+            co_await hold_until_stopped();
+            co_return;
+        }
 
         const std::string echo = test_server::echo_body(method, target, body_bytes, body_crc);
         auto send_echo = [&](bool keep) -> asio::awaitable<bool> {
@@ -666,6 +694,7 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
             break;
         }
         case route_kind::echo:
+        case route_kind::stall_upload:
         case route_kind::reject_expect:
             ok = co_await send_echo(keep);
             break;
@@ -726,7 +755,7 @@ test_server::impl::impl(const server_options& o)
 }
 
 test_server::test_server(server_mode mode)
-    : test_server(server_options{mode, {}, true}) {}
+    : test_server(server_options{.mode = mode}) {}
 
 test_server::test_server(const server_options& options)
     : impl_(std::make_unique<impl>(options)) {}

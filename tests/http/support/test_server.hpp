@@ -57,6 +57,9 @@ struct server_options {
     /// closed by the server (plain: FIN; TLS: close_notify, then FIN): the server-side keep-alive
     /// timeout of real servers. Zero: connections stay open until the client closes them.
     std::chrono::milliseconds idle_timeout{0};
+    /// Accept connections and hold them open without reading or writing a byte (no TLS
+    /// handshake either) until the server stops: for handshake and first-byte timeouts.
+    bool silent = false;
     /// Keep a recorded_request per request (turn off for request floods; the counters still
     /// count).
     bool record_requests = true;
@@ -100,6 +103,10 @@ struct recorded_request {
 ///                          answers as the default does.
 ///   /stall-body/N          200, Content-Length N, the first N/2 pattern bytes, then nothing: the
 ///                          connection stays open until the client closes it or the server stops.
+///   /stall-upload[/N]      reads the header (answers "100 Continue" if asked) and the first N
+///                          body bytes (default 0), then reads nothing more and never answers:
+///                          the client's writes stall once the socket buffers are full (the
+///                          write-timeout test). The connection is held until the server stops.
 ///   /truncate-body/N       200, Content-Length N, the first N/2 pattern bytes, then the TCP
 ///                          connection is closed (no TLS close_notify).
 ///   /close                 the default answer with "Connection: close", then a graceful close.
