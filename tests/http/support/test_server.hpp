@@ -60,8 +60,8 @@ struct server_options {
     /// Accept connections and hold them open without reading or writing a byte (no TLS
     /// handshake either) until the server stops: for handshake and first-byte timeouts.
     bool silent = false;
-    /// Keep a recorded_request per request (turn off for request floods; the counters still
-    /// count).
+    /// Keep a recorded_request per request (about 300 bytes each, never trimmed: turn off for
+    /// request floods; the counters still count).
     bool record_requests = true;
 };
 
@@ -149,7 +149,8 @@ public:
 
     /// Connections accepted so far (including ones whose TLS handshake failed).
     std::size_t connections() const noexcept;
-    /// Connections open now (accepted and not yet closed by either side).
+    /// Connections open now: accepted and not yet closed by the server (a connection the client
+    /// closed counts until the server notices, at once unless it is held: silent, /stall-upload).
     std::size_t open_connections() const noexcept;
     /// Requests whose header was read.
     std::size_t requests() const noexcept;
@@ -245,7 +246,8 @@ public:
     std::size_t connections() const noexcept;
     /// CONNECT requests received (whether tunnelled or refused).
     std::size_t connects() const noexcept;
-    /// Tunnels established (200 sent).
+    /// Tunnels established (counted just before the 200 is sent, so a client that read the 200
+    /// sees it counted).
     std::size_t tunnels() const noexcept;
     /// Requests refused (405, 407, 400, 403, 502).
     std::size_t refused() const noexcept;

@@ -56,7 +56,11 @@ struct pool_key {
 struct connection {
     explicit connection(const asio::any_io_executor& ex, bool tls, asio::ssl::context& ctx)
         : plain(tls ? nullptr : std::make_unique<beast::tcp_stream>(ex))
-        , secure(tls ? std::make_unique<tls_stream>(ex, ctx) : nullptr) {}
+        , secure(tls ? std::make_unique<tls_stream>(ex, ctx) : nullptr) {
+        // Beast reads only into space already reserved here: without it a body arrives a few
+        // hundred bytes per system call.
+        buffer.reserve(128 * 1024);
+    }
     beast::tcp_stream& tcp() { return secure ? secure->next_layer() : *plain; }
     void close() {
         beast::error_code ignored;
