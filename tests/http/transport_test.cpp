@@ -527,3 +527,169 @@ TEST_CASE("bad input gets a clear error") {
     http::response res;
     CHECK(c.run(face::blocking, req, res) == condition::invalid_configuration);
 }
+
+TEST_CASE("100-continue: a server that never answers 100 gets the body after the short wait") {
+    for (face f : both_faces) {
+        INFO(name(f));
+        cloudstore::test::server_options so;
+        so.never_continue = true;
+        test_server server(so);
+        http::transport_options o;
+        o.expect_continue_threshold = 1024;
+        o.expect_continue_wait = 200ms;
+        o.idle_timeout = 5s; // waiting for a 100 that never comes would end in this timeout
+        client c(o);
+        std::string body(100000, 'b');
+        http::memory_source source(body);
+        auto put = get(server, "/upload");
+        put.method = "PUT";
+        put.body = &source;
+        http::response res;
+        CHECK_FALSE(c.run(f, put, res));
+        CHECK(res.status == 200);
+        REQUIRE(server.last_request());
+        CHECK(server.last_request()->header("Expect") == std::string("100-continue"));
+        CHECK_FALSE(server.last_request()->continue_sent);
+        CHECK(server.last_request()->body_bytes == body.size());
+    }
+}
+
+TEST_CASE("a header that could end its line is refused; Content-Length comes from the body") {
+    for (face f : both_faces) {
+        INFO(name(f));
+        test_server server;
+        client c;
+        auto bad = get(server, "/");
+        bad.headers.set("X-Note", "a\r\nX-Injected: 1");
+        http::response res;
+        CHECK(c.run(f, bad, res) == condition::invalid_argument);
+        auto bad_target = get(server, "/a b");
+        CHECK(c.run(f, bad_target, res) == condition::invalid_argument);
+        CHECK(server.requests() == 0);
+
+        std::string text = "12345";
+        http::memory_source source(text);
+        auto put = get(server, "/upload");
+        put.method = "PUT";
+        put.body = &source;
+        put.headers.set("Content-Length", "999");
+        CHECK_FALSE(c.run(f, put, res));
+        CHECK(res.status == 200);
+        CHECK(server.last_request()->header_count("Content-Length") == 1);
+        CHECK(server.last_request()->header("Content-Length") == std::string("5"));
+        CHECK(server.last_request()->body_bytes == 5);
+    }
+}
+
+TEST_CASE("the pool: many async exchanges and blocking calls from several threads") {
+    SUBCASE("async: 24 exchanges at once share at most max_connections_per_host") {
+        test_server server;
+        http::transport_options o;
+        o.max_connections_per_host = 4;
+        client c(o);
+        std::vector<http::request> reqs;
+        std::vector<http::memory_sink> sinks(24);
+        std::vector<http::response> ress(24);
+        for (int i = 0; i < 24; ++i)
+            reqs.push_back(get(server, "/delay/20"));
+        int ok = 0;
+        for (int i = 0; i < 24; ++i) {
+            ress[i].sink = &sinks[i];
+            c.t.async_exchange(reqs[i], ress[i], [&ok, &ress, i](error_code ec) {
+                if (!ec && ress[i].status == 200) ++ok;
+            });
+        }
+        c.io.run();
+        CHECK(ok == 24);
+        CHECK(server.connections() == 4);
+        CHECK(c.t.stats().connections_opened == 4);
+        CHECK(c.t.stats().connections_reused == 20);
+    }
+    SUBCASE("blocking: four threads, one transport, each thread its own connection") {
+        test_server server;
+        client c;
+        std::atomic<int> ok{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&] {
+                for (int i = 0; i < 10; ++i) {
+                    auto req = get(server, "/bytes/5000");
+                    http::memory_sink sink;
+                    http::response res{0, {}, &sink};
+                    error_code ec;
+                    c.t.exchange(req, res, ec);
+                    if (!ec && res.status == 200 && sink.body().size() == 5000) ++ok;
+                }
+            });
+        for (auto& t : threads)
+            t.join();
+        CHECK(ok == 40);
+        CHECK(server.connections() == 4);
+        CHECK(c.t.stats().connections_reused == 36);
+    }
+    SUBCASE("async: cancelling an exchange that waits for a pooled connection") {
+        test_server server;
+        http::transport_options o;
+        o.max_connections_per_host = 1;
+        client c(o);
+        auto slow = get(server, "/delay/500");
+        auto waiting = get(server, "/");
+        http::response slow_res, waiting_res;
+        error_code slow_ec, waiting_ec;
+        std::chrono::steady_clock::time_point waiting_done{}, slow_done{};
+        asio::cancellation_signal signal;
+        c.t.async_exchange(slow, slow_res, [&](error_code e) {
+            slow_ec = e;
+            slow_done = std::chrono::steady_clock::now();
+        });
+        c.t.async_exchange(waiting, waiting_res,
+                           asio::bind_cancellation_slot(signal.slot(), [&](error_code e) {
+                               waiting_ec = e;
+                               waiting_done = std::chrono::steady_clock::now();
+                           }));
+        asio::steady_timer timer(c.io, 50ms);
+        timer.async_wait([&](error_code) { signal.emit(asio::cancellation_type::terminal); });
+        c.io.run();
+        CHECK(waiting_ec == condition::cancelled);
+        CHECK_FALSE(slow_ec);
+        CHECK(waiting_done < slow_done); // it did not wait for the connection to come free
+        CHECK(server.requests() == 1);
+    }
+}
+
+TEST_CASE("a proxy that asks for credentials gets them from the proxy URL") {
+    for (face f : both_faces) {
+        INFO(name(f));
+        test_server server;
+        cloudstore::test::proxy_options po;
+        po.credentials = std::pair<std::string, std::string>{"proxy user", "p@ss:word"};
+        cloudstore::test::connect_proxy proxy(po);
+        const std::string at = proxy.url().substr(proxy.url().find("://") + 3);
+        for (const bool with_credentials : {true, false}) {
+            INFO(with_credentials);
+            http::transport_options o;
+            client c(o);
+            http::transport_options with_proxy = client::clear_proxy({});
+            with_proxy.proxy.http_proxy =
+                with_credentials ? "http://proxy%20user:p%40ss%3Aword@" + at : "http://" + at;
+            http::transport t(c.io.get_executor(), with_proxy);
+            auto req = get(server, "/");
+            http::response res;
+            error_code ec;
+            if (f == face::blocking) {
+                t.exchange(req, res, ec);
+            } else {
+                t.async_exchange(req, res, [&](error_code e) { ec = e; });
+                c.io.run();
+            }
+            if (with_credentials) {
+                CHECK_FALSE(ec);
+                CHECK(res.status == 200);
+            } else {
+                CHECK(ec); // 407 from the proxy
+                CHECK(ec.message().find("p@ss") == std::string::npos);
+            }
+        }
+        CHECK(proxy.connects() >= 1);
+    }
+}

@@ -597,7 +597,8 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
             co_return;
         }
 
-        if (!parser.is_done() && has_token(request[http::field::expect], "100-continue")) {
+        if (!parser.is_done() && !server.options.never_continue &&
+            has_token(request[http::field::expect], "100-continue")) {
             server.mark_continue(index); // before the client can see it: no race for a test
             http::response<http::empty_body> proceed(http::status::continue_, version);
             auto [ec, n] = co_await http::async_write(c->stream, proceed, nothrow);

@@ -57,6 +57,9 @@ struct server_options {
     /// closed by the server (plain: FIN; TLS: close_notify, then FIN): the server-side keep-alive
     /// timeout of real servers. Zero: connections stay open until the client closes them.
     std::chrono::milliseconds idle_timeout{0};
+    /// Never answer "100 Continue": read the body as if no Expect had come, as servers that
+    /// ignore the expectation do (the client must send the body after a short wait).
+    bool never_continue = false;
     /// Accept connections and hold them open without reading or writing a byte (no TLS
     /// handshake either) until the server stops: for handshake and first-byte timeouts.
     bool silent = false;
