@@ -5,4 +5,5 @@
 #include <cloudstore/checksum.hpp>
 #include <cloudstore/crypto.hpp>
 #include <cloudstore/error.hpp>
+#include <cloudstore/object.hpp>
 #include <cloudstore/version.hpp>

@@ -10,6 +10,9 @@
 #include <cloudstore/detail/config.hpp>
 
 #include <cloudstore/impl/error.ipp>
+#include <cloudstore/impl/object.ipp>
+
+#include <cloudstore/storage/detail/impl/local_key_path.ipp>
 
 #include <cloudstore/auth/impl/aws_chunked.ipp>
 #include <cloudstore/auth/impl/signing_key_cache.ipp>
