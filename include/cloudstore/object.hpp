@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cloudstore {
 
@@ -48,6 +49,50 @@ struct object_info {
     std::string content_disposition;
     std::string content_encoding;
     metadata_map metadata;
+};
+
+/// How an object is written.
+struct put_options {
+    std::string content_type; ///< empty: application/octet-stream
+    std::string cache_control;
+    std::string content_disposition;
+    std::string content_encoding;
+    metadata_map metadata;
+    /// Create only: fail with condition::precondition_failed when the key exists.
+    bool if_none_match = false;
+    /// Replace only this version: fail with condition::precondition_failed when the object's
+    /// ETag differs (condition::not_found when there is none).
+    std::string if_match;
+};
+
+/// How an object is read.
+struct get_options {
+    std::optional<byte_range> range;
+    /// Fail with condition::precondition_failed unless the ETag is this one.
+    std::string if_match;
+    /// Fail with condition::not_modified when the ETag is this one.
+    std::string if_none_match;
+};
+
+/// One page of a listing request.
+struct list_options {
+    std::string prefix;
+    /// When not empty, keys with it after the prefix are rolled up into common prefixes.
+    std::string delimiter;
+    /// List keys after this one (exclusive).
+    std::string start_after;
+    /// The previous page's next_token: this page continues that listing.
+    std::string continuation;
+    /// At most this many entries (objects and common prefixes) per page; 1..1000.
+    std::size_t page_size = 1000;
+};
+
+/// One page of a listing, in key order.
+struct list_page {
+    std::vector<object_info> objects;
+    std::vector<std::string> common_prefixes;
+    /// Where the next page starts; empty on the last page.
+    std::string next_token;
 };
 
 } // namespace cloudstore

@@ -13,6 +13,7 @@
 #include <cloudstore/impl/object.ipp>
 
 #include <cloudstore/storage/detail/impl/local_key_path.ipp>
+#include <cloudstore/storage/impl/memory.ipp>
 
 #include <cloudstore/auth/impl/aws_chunked.ipp>
 #include <cloudstore/auth/impl/signing_key_cache.ipp>
@@ -29,7 +30,8 @@
 
 // The HTTP transport needs Asio and Beast; CLOUDSTORE_SRC_NO_HTTP leaves it out (a build that
 // only signs and checksums).
-#ifndef CLOUDSTORE_SRC_NO_HTTP
 #include <cloudstore/http/impl/body.ipp>
+
+#ifndef CLOUDSTORE_SRC_NO_HTTP
 #include <cloudstore/http/impl/transport.ipp>
 #endif

@@ -5,5 +5,4 @@
 #include <boost/beast/src.hpp>
 
 // cloudstore's HTTP transport, compiled once beside them.
-#include <cloudstore/http/impl/body.ipp>
 #include <cloudstore/http/impl/transport.ipp>

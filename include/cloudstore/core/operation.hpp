@@ -1,0 +1,91 @@
+// The sans-io core's vocabulary: what an operation algorithm asks for next, the generic part of
+// a step, and what the mixins see of one logical operation and of each attempt of a step.
+//
+// An operation algorithm is a small state machine with no I/O of its own. The driver asks it
+// `next(outcome)`: with no outcome at the start, then with the outcome of each step it asked
+// for. It answers with an `action`: perform its current step, wait, or done. The step itself
+// is the storage's own type (an HTTP request for S3 and GCS, a file operation for local),
+// deriving from `step_base`, which carries what the driver and the mixins need without
+// reaching into the storage.
+#pragma once
+
+#include <cloudstore/error.hpp>
+#include <cloudstore/http/body.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace cloudstore::core {
+
+using clock = std::chrono::steady_clock;
+
+/// What an algorithm asks for next.
+struct action {
+    enum class kind {
+        step, ///< perform the algorithm's current step (algorithm.step())
+        wait, ///< wait `delay`, then ask again with no new outcome
+        done, ///< finished with `result` (an empty code: success)
+    };
+    kind what = kind::done;
+    std::chrono::milliseconds delay{};
+    error_code result;
+
+    static action perform() noexcept { return {kind::step, {}, {}}; }
+    static action wait_for(std::chrono::milliseconds d) noexcept { return {kind::wait, d, {}}; }
+    static action finish(error_code ec = {}) noexcept { return {kind::done, {}, ec}; }
+};
+
+/// Where a checksum of the request body goes: the checksum mixin fills it before the step is
+/// performed, the storage writes it in its own form (x-amz-checksum-*, Content-MD5,
+/// x-goog-hash, or its own metadata). Empty name: no checksum.
+struct checksum_slot {
+    std::string_view name;   ///< "crc32c", "crc32", "crc64nvme", "sha256", "md5"
+    std::string value;       ///< the wire form (base64 of the big-endian digest)
+    bool in_trailer = false; ///< sent after the body (stores that accept trailers)
+};
+
+/// The part of every storage's step that the driver and the mixins read.
+struct step_base {
+    /// Whether sending the step twice has the effect of sending it once. A step that is not
+    /// idempotent is never re-sent once its request went out: the algorithm resolves it.
+    bool idempotent = true;
+    /// The request body, or null. A body that cannot rewind is never re-sent.
+    http::body_source* body = nullptr;
+    /// Where the response body goes, or null.
+    http::body_sink* sink = nullptr;
+    checksum_slot checksum;
+};
+
+/// One logical call (a put, however many parts it has): the mixins' operation hook.
+struct operation_context {
+    std::string_view operation;    ///< "put", "get", "head", "delete", "list", ... (a label)
+    std::string_view storage_type; ///< "memory", "local", "s3", "gcs" (a label)
+    clock::time_point started{};
+    /// The call's deadline; time_point::max() for none.
+    clock::time_point deadline = clock::time_point::max();
+    std::uint64_t bytes = 0; ///< object bytes moved by the call (for size metrics)
+};
+
+/// One attempt of one step: the mixins' attempt hook.
+struct attempt_context {
+    operation_context& operation;
+    step_base& step;
+    unsigned number = 1; ///< 1 for the first attempt of a step
+    clock::time_point started{};
+    /// Whether any byte of the request left this process (a failure before that can always be
+    /// retried).
+    bool request_sent = false;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    /// The outcome, as the storage classified it: the code (a provider code or a condition),
+    /// and the provider's detail beside it.
+    storage_failure failure;
+    /// The server's Retry-After, when it sent one.
+    std::optional<std::chrono::milliseconds> retry_after;
+
+    const error_code& error() const noexcept { return failure.code; }
+};
+
+} // namespace cloudstore::core

@@ -1,0 +1,213 @@
+#pragma once
+
+#include <cloudstore/storage/memory.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <mutex>
+
+namespace cloudstore {
+
+struct memory::state {
+    struct entry {
+        std::shared_ptr<const std::string> data;
+        object_info info;
+    };
+    mutable std::shared_mutex mutex;
+    std::map<std::string, entry, std::less<>> objects;
+    std::atomic<std::uint64_t> generation{0};
+};
+
+namespace memory_detail {
+
+inline std::string_view unquote(std::string_view etag) noexcept {
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
+        etag = etag.substr(1, etag.size() - 2);
+    return etag;
+}
+
+// The whole body of a put, read from its source.
+inline error_code read_all(http::body_source& body, std::string& out) {
+    if (const auto size = body.size()) out.reserve(static_cast<std::size_t>(*size));
+    thread_local std::array<std::byte, 64 * 1024> scratch;
+    error_code ec;
+    while (true) {
+        const auto piece = body.next(scratch, ec);
+        if (ec) return ec;
+        if (piece.empty()) break;
+        out.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    }
+    if (const auto size = body.size(); size && *size != out.size()) return errc::invalid_argument;
+    return {};
+}
+
+// A listing continues after `token`; after a common prefix, past every key under it.
+inline bool skipped_by(std::string_view key, const list_options& o) {
+    if (!o.continuation.empty() && !o.delimiter.empty() && o.continuation.ends_with(o.delimiter) &&
+        key.starts_with(o.continuation))
+        return true;
+    return false;
+}
+
+} // namespace memory_detail
+
+CLOUDSTORE_DECL memory::memory()
+    : state_(std::make_shared<state>()) {}
+
+CLOUDSTORE_DECL std::size_t memory::size() const {
+    std::shared_lock lock(state_->mutex);
+    return state_->objects.size();
+}
+
+CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
+    using namespace memory_detail;
+    a.failure = {};
+    auto& st = *state_;
+    switch (s.what) {
+    case memory_step::op::put: {
+        auto data = std::make_shared<std::string>();
+        if (s.body != nullptr) {
+            if (auto ec = read_all(*s.body, *data)) {
+                a.failure.code = ec;
+                return;
+            }
+        }
+        a.request_sent = true;
+        a.bytes_sent = data->size();
+        const put_options& o = *s.put;
+        object_info info;
+        info.key = std::string(s.key);
+        info.size = data->size();
+        char hex[17];
+        const auto gen = ++st.generation;
+        info.etag.assign(hex, std::to_chars(hex, hex + 16, gen, 16).ptr);
+        info.last_modified = std::chrono::system_clock::now();
+        info.content_type = o.content_type.empty() ? "application/octet-stream" : o.content_type;
+        info.cache_control = o.cache_control;
+        info.content_disposition = o.content_disposition;
+        info.content_encoding = o.content_encoding;
+        info.metadata = o.metadata;
+        std::unique_lock lock(st.mutex);
+        auto it = st.objects.find(s.key);
+        if (o.if_none_match && it != st.objects.end()) {
+            a.failure.code = errc::precondition_failed;
+            return;
+        }
+        if (!o.if_match.empty()) {
+            if (it == st.objects.end()) {
+                a.failure.code = errc::not_found;
+                return;
+            }
+            if (it->second.info.etag != unquote(o.if_match)) {
+                a.failure.code = errc::precondition_failed;
+                return;
+            }
+        }
+        if (s.info != nullptr) *s.info = info;
+        if (it == st.objects.end()) {
+            std::string key = info.key;
+            st.objects.emplace(std::move(key), state::entry{std::move(data), std::move(info)});
+        } else
+            it->second = state::entry{std::move(data), std::move(info)};
+        return;
+    }
+    case memory_step::op::get:
+    case memory_step::op::head: {
+        std::shared_ptr<const std::string> data;
+        {
+            std::shared_lock lock(st.mutex);
+            auto it = st.objects.find(s.key);
+            if (it == st.objects.end()) {
+                a.failure.code = errc::not_found;
+                return;
+            }
+            data = it->second.data;
+            if (s.info != nullptr) *s.info = it->second.info;
+            if (s.get != nullptr) {
+                const auto& etag = it->second.info.etag;
+                if (!s.get->if_match.empty() && unquote(s.get->if_match) != etag) {
+                    a.failure.code = errc::precondition_failed;
+                    return;
+                }
+                if (!s.get->if_none_match.empty() && unquote(s.get->if_none_match) == etag) {
+                    a.failure.code = errc::not_modified;
+                    return;
+                }
+            }
+        }
+        a.request_sent = true;
+        if (s.what == memory_step::op::head || s.sink == nullptr) return;
+        std::string_view bytes = *data;
+        if (s.get != nullptr && s.get->range && !bytes.empty()) {
+            const auto& r = *s.get->range;
+            if (r.offset >= bytes.size()) {
+                a.failure.code = errc::range_not_satisfiable;
+                return;
+            }
+            bytes = bytes.substr(static_cast<std::size_t>(r.offset),
+                                 r.length ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                *r.length, bytes.size() - r.offset))
+                                          : std::string_view::npos);
+        }
+        if (s.get != nullptr && s.get->range && data->empty()) bytes = {};
+        error_code ec;
+        s.sink->start(200, bytes.size(), ec);
+        if (!ec && !bytes.empty())
+            s.sink->write({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, ec);
+        if (!ec) s.sink->finish(ec);
+        a.bytes_received = bytes.size();
+        a.failure.code = ec;
+        return;
+    }
+    case memory_step::op::remove: {
+        std::unique_lock lock(st.mutex);
+        st.objects.erase(std::string(s.key)); // a missing key is no error, as in S3
+        a.request_sent = true;
+        return;
+    }
+    case memory_step::op::list: {
+        const list_options& o = *s.list;
+        list_page& page = *s.page;
+        page = {};
+        const std::size_t limit = std::clamp<std::size_t>(o.page_size, 1, 1000);
+        std::string after = std::max(o.start_after, o.continuation);
+        std::shared_lock lock(st.mutex);
+        auto it = st.objects.lower_bound(o.prefix);
+        if (!after.empty() && after >= o.prefix) it = st.objects.upper_bound(after);
+        std::size_t count = 0;
+        std::string last;
+        for (; it != st.objects.end() && it->first.starts_with(o.prefix); ++it) {
+            const std::string& key = it->first;
+            if (skipped_by(key, o)) continue;
+            std::string_view common;
+            if (!o.delimiter.empty()) {
+                const auto at = key.find(o.delimiter, o.prefix.size());
+                if (at != std::string::npos)
+                    common = std::string_view(key).substr(0, at + o.delimiter.size());
+            }
+            if (!common.empty() && !page.common_prefixes.empty() &&
+                page.common_prefixes.back() == common)
+                continue; // rolled up already
+            if (count == limit) {
+                page.next_token = last; // there is more
+                break;
+            }
+            ++count;
+            if (!common.empty()) {
+                page.common_prefixes.emplace_back(common);
+                last = page.common_prefixes.back();
+            } else {
+                page.objects.push_back(it->second.info);
+                last = key;
+            }
+        }
+        a.request_sent = true;
+        return;
+    }
+    }
+}
+
+} // namespace cloudstore
