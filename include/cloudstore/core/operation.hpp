@@ -70,6 +70,10 @@ struct operation_context {
 
 /// One attempt of one step: the mixins' attempt hook.
 struct attempt_context {
+    attempt_context(operation_context& op, step_base& s) noexcept
+        : operation(op)
+        , step(s) {}
+
     operation_context& operation;
     step_base& step;
     unsigned number = 1; ///< 1 for the first attempt of a step

@@ -1,0 +1,101 @@
+// The retry mixin: `retry<Policy>` asks its policy, after each failed attempt, whether and when
+// to try the step again. Policies are pure decisions over the attempt (tested without I/O);
+// the driver waits, rewinds the body and sends again, and itself never re-sends a step that is
+// not idempotent or whose body cannot rewind once its request went out, whatever the policy.
+#pragma once
+
+#include <cloudstore/core/operation.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string_view>
+
+namespace cloudstore {
+
+/// A retry policy: `next_delay(attempt)` is how long to wait before the next attempt of the
+/// failed `attempt`'s step, or nullopt to stop.
+template <class P>
+concept retry_policy = requires(P& p, const core::attempt_context& a) {
+    { p.next_delay(a) } -> std::same_as<std::optional<std::chrono::milliseconds>>;
+};
+
+/// Whether a failure may go away on its own: network errors, timeouts (HTTP 408, S3's
+/// RequestTimeout), 5xx and throttling (429, SlowDown, userRateLimitExceeded). Not other 4xx,
+/// not a cancellation.
+inline bool is_transient(const error_code& ec) noexcept {
+    return ec == condition::network_error || ec == condition::timeout ||
+           ec == condition::server_error || ec == condition::throttled;
+}
+
+/// Never retries.
+struct no_retry {
+    std::optional<std::chrono::milliseconds> next_delay(const core::attempt_context&) const {
+        return std::nullopt;
+    }
+};
+
+/// Exponential backoff with full jitter: before attempt n+1 it waits a random time in
+/// [0, min(cap, base * 2^(n-1))), or what the server's Retry-After asks; at most
+/// `max_attempts` attempts of a step, and never past `max_elapsed` from the operation's start
+/// (nor past its deadline: the driver holds that).
+class exponential_backoff {
+public:
+    /// A uniform random number in [0, 1). Injectable, so tests know the delays.
+    using random_source = std::function<double()>;
+
+    std::chrono::milliseconds base{100};
+    std::chrono::milliseconds cap{20'000};
+    unsigned max_attempts = 3;
+    /// 0: no limit beyond the operation's deadline.
+    std::chrono::milliseconds max_elapsed{0};
+    random_source random;
+
+    std::optional<std::chrono::milliseconds> next_delay(const core::attempt_context& a) const {
+        if (!is_transient(a.error()) || a.number >= max_attempts) return std::nullopt;
+        std::chrono::milliseconds delay;
+        if (a.retry_after) {
+            delay = *a.retry_after;
+        } else {
+            const double ceiling = std::min(static_cast<double>(cap.count()),
+                                            static_cast<double>(base.count()) *
+                                                std::ldexp(1.0, static_cast<int>(a.number - 1)));
+            delay = std::chrono::milliseconds(
+                static_cast<std::int64_t>(std::floor(ceiling * uniform())));
+        }
+        if (max_elapsed.count() > 0 &&
+            core::clock::now() + delay > a.operation.started + max_elapsed)
+            return std::nullopt;
+        return delay;
+    }
+
+private:
+    double uniform() const {
+        if (random) return std::clamp(random(), 0.0, std::nextafter(1.0, 0.0));
+        thread_local std::mt19937_64 engine{std::random_device{}()};
+        return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    }
+};
+
+/// The mixin: `client<memory, retry<exponential_backoff>>`.
+template <retry_policy Policy>
+struct retry {
+    Policy policy;
+    std::optional<std::chrono::milliseconds> attempt_end(core::attempt_context& a) {
+        if (!a.error()) return std::nullopt;
+        return policy.next_delay(a);
+    }
+};
+
+/// A Retry-After header's wait: delta-seconds, or an HTTP date (RFC 9110 §10.2.3) from `now`.
+/// Nullopt when the value is neither.
+inline std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
+
+} // namespace cloudstore
+
+#include <cloudstore/mixins/impl/retry.hpp>
