@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cloudstore/storage/detail/list_pager.hpp>
 #include <cloudstore/storage/memory.hpp>
 
 #include <algorithm>
@@ -42,14 +43,6 @@ inline error_code read_all(http::body_source& body, std::string& out) {
     }
     if (const auto size = body.size(); size && *size != out.size()) return errc::invalid_argument;
     return {};
-}
-
-// A listing continues after `token`; after a common prefix, past every key under it.
-inline bool skipped_by(std::string_view key, const list_options& o) {
-    if (!o.continuation.empty() && !o.delimiter.empty() && o.continuation.ends_with(o.delimiter) &&
-        key.starts_with(o.continuation))
-        return true;
-    return false;
 }
 
 } // namespace memory_detail
@@ -169,41 +162,14 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
         return;
     }
     case memory_step::op::list: {
-        const list_options& o = *s.list;
-        list_page& page = *s.page;
-        page = {};
-        const std::size_t limit = std::clamp<std::size_t>(o.page_size, 1, 1000);
-        std::string after = std::max(o.start_after, o.continuation);
+        const std::string after = storage::detail::list_start_after(*s.list);
         std::shared_lock lock(st.mutex);
-        auto it = st.objects.lower_bound(o.prefix);
-        if (!after.empty() && after >= o.prefix) it = st.objects.upper_bound(after);
-        std::size_t count = 0;
-        std::string last;
-        for (; it != st.objects.end() && it->first.starts_with(o.prefix); ++it) {
-            const std::string& key = it->first;
-            if (skipped_by(key, o)) continue;
-            std::string_view common;
-            if (!o.delimiter.empty()) {
-                const auto at = key.find(o.delimiter, o.prefix.size());
-                if (at != std::string::npos)
-                    common = std::string_view(key).substr(0, at + o.delimiter.size());
-            }
-            if (!common.empty() && !page.common_prefixes.empty() &&
-                page.common_prefixes.back() == common)
-                continue; // rolled up already
-            if (count == limit) {
-                page.next_token = last; // there is more
-                break;
-            }
-            ++count;
-            if (!common.empty()) {
-                page.common_prefixes.emplace_back(common);
-                last = page.common_prefixes.back();
-            } else {
-                page.objects.push_back(it->second.info);
-                last = key;
-            }
-        }
+        auto it = after.empty() ? st.objects.lower_bound(s.list->prefix)
+                                : st.objects.upper_bound(after);
+        storage::detail::fill_list_page(
+            it, st.objects.end(), *s.list, *s.page,
+            [](auto i) -> std::string_view { return i->first; },
+            [](auto i) { return i->second.info; });
         a.request_sent = true;
         return;
     }
