@@ -13,6 +13,7 @@
 #include <cloudstore/impl/object.ipp>
 
 #include <cloudstore/storage/detail/impl/local_key_path.ipp>
+#include <cloudstore/storage/impl/local.ipp>
 #include <cloudstore/storage/impl/memory.ipp>
 
 #include <cloudstore/auth/impl/aws_chunked.ipp>

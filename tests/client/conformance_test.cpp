@@ -3,6 +3,7 @@
 // counts itself per (store, operation); the last case fails if any row ran none of an
 // operation's cases. local, s3 and gcs join by adding their rows.
 #include <cloudstore/client.hpp>
+#include <cloudstore/storage/local.hpp>
 #include <cloudstore/storage/memory.hpp>
 
 #include <doctest/doctest.h>
@@ -11,11 +12,14 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 using namespace cloudstore;
 using namespace std::string_literals;
@@ -40,7 +44,30 @@ struct memory_row {
     static memory make() { return memory{}; }
 };
 
-#define CONFORMANCE_ROWS memory_row
+// Each local store gets a fresh folder, removed when the tests end.
+struct local_row {
+    using storage = local;
+    static constexpr std::string_view name = "local";
+    static local make() {
+        static struct roots {
+            std::vector<std::filesystem::path> made;
+            ~roots() {
+                for (auto& p : made) {
+                    std::error_code ignored;
+                    std::filesystem::remove_all(p, ignored);
+                }
+            }
+        } roots;
+        auto p = std::filesystem::temp_directory_path() /
+                 ("cloudstore-conformance-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(roots.made.size()));
+        std::filesystem::remove_all(p);
+        roots.made.push_back(p);
+        return local(p);
+    }
+};
+
+#define CONFORMANCE_ROWS memory_row, local_row
 
 put_options with_metadata() {
     put_options o;
@@ -323,7 +350,7 @@ TEST_CASE_TEMPLATE("conformance: the async face", Row, CONFORMANCE_ROWS) {
 }
 
 TEST_CASE("conformance: every store ran every operation's cases") {
-    for (const std::string store : {"memory"}) {
+    for (const std::string store : {"memory", "local"}) {
         for (const auto& op : operations) {
             INFO(store << " " << op);
             CHECK(tally()[{store, op}] > 0);
@@ -332,4 +359,5 @@ TEST_CASE("conformance: every store ran every operation's cases") {
 }
 
 static_assert(storage_policy<memory>);
+static_assert(storage_policy<local>);
 static_assert(sizeof(client<memory>) == sizeof(memory));

@@ -25,8 +25,8 @@ void fill_list_page(It first, It last, const list_options& o, list_page& page, K
     page = {};
     const std::size_t limit = std::clamp<std::size_t>(o.page_size, 1, 1000);
     // After a common prefix, the next page skips every key under it.
-    const bool skip_rolled = !o.continuation.empty() && !o.delimiter.empty() &&
-                             o.continuation.ends_with(o.delimiter);
+    const bool skip_rolled =
+        !o.continuation.empty() && !o.delimiter.empty() && o.continuation.ends_with(o.delimiter);
     std::size_t count = 0;
     std::string last_listed;
     for (; first != last; ++first) {

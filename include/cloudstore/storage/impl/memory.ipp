@@ -164,8 +164,8 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
     case memory_step::op::list: {
         const std::string after = storage::detail::list_start_after(*s.list);
         std::shared_lock lock(st.mutex);
-        auto it = after.empty() ? st.objects.lower_bound(s.list->prefix)
-                                : st.objects.upper_bound(after);
+        auto it =
+            after.empty() ? st.objects.lower_bound(s.list->prefix) : st.objects.upper_bound(after);
         storage::detail::fill_list_page(
             it, st.objects.end(), *s.list, *s.page,
             [](auto i) -> std::string_view { return i->first; },
