@@ -55,7 +55,11 @@ struct call_options {
 template <storage_policy Storage, class... Mixins>
 class client {
 public:
-    explicit client(Storage storage = Storage{}, Mixins... mixins)
+    client() requires std::default_initializable<Storage> &&
+        (std::default_initializable<Mixins>&&...) {}
+    explicit client(Storage storage) requires(std::default_initializable<Mixins>&&...)
+        : storage_(std::move(storage)) {}
+    client(Storage storage, Mixins... mixins) requires(sizeof...(Mixins) > 0)
         : storage_(std::move(storage))
         , layers_{std::tuple<Mixins...>(std::move(mixins)...)} {}
 

@@ -49,6 +49,10 @@ struct object_info {
     std::string content_disposition;
     std::string content_encoding;
     metadata_map metadata;
+    /// The store's full-object checksum, when it keeps one: its algorithm ("crc32c", ...) and
+    /// wire form (base64). Empty for objects stored without one, and for composite checksums.
+    std::string checksum_algorithm;
+    std::string checksum;
 };
 
 /// How an object is written.

@@ -14,7 +14,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace cloudstore::core {
@@ -37,13 +40,31 @@ struct action {
     static action finish(error_code ec = {}) noexcept { return {kind::done, {}, ec}; }
 };
 
-/// Where a checksum of the request body goes: the checksum mixin fills it before the step is
-/// performed, the storage writes it in its own form (x-amz-checksum-*, Content-MD5,
-/// x-goog-hash, or its own metadata). Empty name: no checksum.
+/// A checksum fed as bytes stream past: what the storage uses for a trailer (the value is
+/// known only after the body) and to verify a download. Made by the checksums mixin, so a
+/// client without it has none of this code.
+class running_checksum {
+public:
+    virtual ~running_checksum() = default;
+    virtual void update(std::span<const std::byte> bytes) noexcept = 0;
+    /// The wire form (base64) of everything fed; starts again.
+    virtual std::string finish() = 0;
+};
+
+/// The checksum of one step, in both directions. The checksums mixin fills it before the step
+/// is performed; the storage writes it in its own form (x-amz-checksum-*, Content-MD5,
+/// x-goog-hash, or its own metadata) and, for a read, verifies what it receives. Empty name:
+/// no checksum.
 struct checksum_slot {
-    std::string_view name;   ///< "crc32c", "crc32", "crc64nvme", "sha256", "md5"
-    std::string value;       ///< the wire form (base64 of the big-endian digest)
-    bool in_trailer = false; ///< sent after the body (stores that accept trailers)
+    std::string_view name; ///< "crc32c", "crc32", "crc64nvme", "sha256", "md5"
+    /// Upload: the body's value, computed ahead (a header); empty when `in_trailer`.
+    std::string value;
+    /// Upload: the value goes after the body (the storage feeds `running` as it sends).
+    bool in_trailer = false;
+    /// Download: verify the whole object against the store's full-object checksum of `name`
+    /// when the store has one (never a range, never a composite multipart checksum).
+    bool verify = false;
+    std::shared_ptr<running_checksum> running;
 };
 
 /// The part of every storage's step that the driver and the mixins read.

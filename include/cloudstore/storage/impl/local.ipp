@@ -3,6 +3,7 @@
 #include <cloudstore/crypto/random.hpp>
 #include <cloudstore/storage/detail/list_pager.hpp>
 #include <cloudstore/storage/detail/local_key_path.hpp>
+#include <cloudstore/storage/detail/verify_download.hpp>
 #include <cloudstore/storage/local.hpp>
 
 #include <algorithm>
@@ -122,7 +123,8 @@ inline std::string unescape(std::string_view v) {
     return out;
 }
 
-inline std::string serialize_metadata(const put_options& o, ino_t inode) {
+inline std::string serialize_metadata(const put_options& o, ino_t inode,
+                                      std::string_view checksum_name, std::string_view checksum) {
     std::string out = "inode\t" + std::to_string(inode) + "\n";
     const auto line = [&out](std::string_view name, std::string_view value) {
         out += name;
@@ -134,6 +136,10 @@ inline std::string serialize_metadata(const put_options& o, ino_t inode) {
     if (!o.cache_control.empty()) line("cache-control", o.cache_control);
     if (!o.content_disposition.empty()) line("content-disposition", o.content_disposition);
     if (!o.content_encoding.empty()) line("content-encoding", o.content_encoding);
+    if (!checksum.empty()) {
+        line("checksum-algorithm", checksum_name);
+        line("checksum", checksum);
+    }
     for (const auto& [name, value] : o.metadata) {
         std::string key = "x-meta-";
         escape_into(key, name);
@@ -166,6 +172,10 @@ inline void parse_metadata(std::string_view text, ino_t inode, object_info& info
             info.content_disposition = value;
         } else if (name == "content-encoding") {
             info.content_encoding = value;
+        } else if (name == "checksum-algorithm") {
+            info.checksum_algorithm = value;
+        } else if (name == "checksum") {
+            info.checksum = value;
         } else if (name.starts_with("x-meta-")) {
             info.metadata[unescape(name.substr(7))] = value;
         }
@@ -365,6 +375,7 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
                 }
                 if (piece.empty()) break;
                 ok = write_all(f.get(), reinterpret_cast<const char*>(piece.data()), piece.size());
+                if (s.checksum.running) s.checksum.running->update(piece);
                 if (!ok) ec = last_error();
                 total += piece.size();
             }
@@ -380,9 +391,18 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
         }
         a.request_sent = true;
         a.bytes_sent = total;
+        // Checked as S3 checks it: the value sent must be the value of what arrived.
+        std::string checksum;
+        if (ok && !s.checksum.name.empty() && s.checksum.running) {
+            checksum = s.checksum.running->finish();
+            if (!s.checksum.in_trailer && checksum != s.checksum.value) {
+                ec = errc::checksum_mismatch;
+                ok = false;
+            }
+        }
         // The metadata, naming this content's inode, written the same way.
         if (ok) {
-            const auto meta = serialize_metadata(o, st.st_ino);
+            const auto meta = serialize_metadata(o, st.st_ino, s.checksum.name, checksum);
             fd m(::openat(dir.get(), tmp_meta.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
             ok = m && write_all(m.get(), meta.data(), meta.size()) && ::fsync(m.get()) == 0;
@@ -431,6 +451,10 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
             s.info->content_disposition = o.content_disposition;
             s.info->content_encoding = o.content_encoding;
             s.info->metadata = o.metadata;
+            if (!checksum.empty()) {
+                s.info->checksum_algorithm = std::string(s.checksum.name);
+                s.info->checksum = checksum;
+            }
         }
         return;
     }
@@ -470,6 +494,7 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
             length = std::min<std::uint64_t>(r.length.value_or(info.size), info.size - offset);
         }
         if (s.get != nullptr && s.get->range && info.size == 0) length = 0;
+        const bool whole = length == info.size;
         s.sink->start(200, length, ec);
         std::vector<std::byte> buf(
             static_cast<std::size_t>(std::min<std::uint64_t>(length, 256 * 1024)) + 1);
@@ -482,11 +507,14 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
                 break;
             }
             s.sink->write({buf.data(), static_cast<std::size_t>(n)}, ec);
+            if (whole && s.checksum.verify && s.checksum.running)
+                s.checksum.running->update({buf.data(), static_cast<std::size_t>(n)});
             offset += static_cast<std::uint64_t>(n);
             length -= static_cast<std::uint64_t>(n);
             a.bytes_received += static_cast<std::uint64_t>(n);
         }
         if (!ec) s.sink->finish(ec);
+        if (!ec) ec = storage::detail::verify_download(s.checksum, info, whole, {});
         return;
     }
     case local_step::op::remove: {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cloudstore/storage/detail/list_pager.hpp>
+#include <cloudstore/storage/detail/verify_download.hpp>
 #include <cloudstore/storage/memory.hpp>
 
 #include <algorithm>
@@ -71,6 +72,17 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
         a.request_sent = true;
         a.bytes_sent = data->size();
         const put_options& o = *s.put;
+        auto& slot = s.checksum;
+        std::string checksum;
+        if (!slot.name.empty() && slot.running) {
+            // Checked as S3 checks it: the value sent must be the value of what arrived.
+            slot.running->update(std::as_bytes(std::span(*data)));
+            checksum = slot.running->finish();
+            if (!slot.in_trailer && checksum != slot.value) {
+                a.failure.code = errc::checksum_mismatch;
+                return;
+            }
+        }
         object_info info;
         info.key = std::string(s.key);
         info.size = data->size();
@@ -83,6 +95,10 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
         info.content_disposition = o.content_disposition;
         info.content_encoding = o.content_encoding;
         info.metadata = o.metadata;
+        if (!checksum.empty()) {
+            info.checksum_algorithm = std::string(slot.name);
+            info.checksum = std::move(checksum);
+        }
         std::unique_lock lock(st.mutex);
         auto it = st.objects.find(s.key);
         if (o.if_none_match && it != st.objects.end()) {
@@ -153,6 +169,9 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
         if (!ec) s.sink->finish(ec);
         a.bytes_received = bytes.size();
         a.failure.code = ec;
+        if (!ec && s.info != nullptr)
+            a.failure.code = storage::detail::verify_download(
+                s.checksum, *s.info, bytes.size() == data->size(), std::as_bytes(std::span(bytes)));
         return;
     }
     case memory_step::op::remove: {
