@@ -55,6 +55,8 @@ struct call_options {
 template <storage_policy Storage, class... Mixins>
 class client {
 public:
+    using storage_policy_type = Storage;
+
     client() requires std::default_initializable<Storage> &&
         (std::default_initializable<Mixins>&&...) {}
     explicit client(Storage storage) requires(std::default_initializable<Mixins>&&...)
@@ -91,7 +93,8 @@ public:
     /// Stores the file at `path`.
     object_info put_file(std::string_view key, const std::filesystem::path& path,
                          const put_options& options, error_code& ec, call_options call = {}) {
-        http::file_source body(path);
+        http::file_source body(path, 0, std::nullopt, ec);
+        if (ec) return {};
         return put(key, body, options, ec, call);
     }
     template <class Data>

@@ -10,9 +10,13 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <concepts>
 #include <memory>
@@ -221,43 +225,62 @@ error_code run_blocking(Storage& storage, Algorithm& algorithm, Layers& layers,
     }
 }
 
+/// The threads that perform the steps of blocking storages (local file I/O, memory) for the
+/// async face, so that the caller's executor never blocks on them. Two threads, made on
+/// first use.
+inline boost::asio::thread_pool& step_pool() {
+    static boost::asio::thread_pool pool(2);
+    return pool;
+}
+
 /// The async face for storages whose steps complete on the calling thread: the same driver in
-/// an async_compose operation, completing through the handler's executor (never inside the
-/// initiating call), waits on a timer. `State` owns the algorithm and all it points to: it is
-/// placed once on the heap, then `state.init(storage)` builds the algorithm there, and it
-/// provides `algorithm()`, `operation()` and a `failure` member. At the end
-/// `finish(self, state, ec)` completes `self` with the operation's values.
+/// an async_compose operation whose steps and waits run on step_pool(), completing through
+/// the handler's own executor (never inside the initiating call). `State` owns the algorithm
+/// and all it points to: it is placed once on the heap, then `state.init(storage)` builds the
+/// algorithm there; it provides `algorithm()`, `operation()` and a `failure` member. At the
+/// end `finish(self, state, ec)` completes `self` with the operation's values.
+/// (Dispatch, not post, reaches the handler's executor: with an erased handler that executor
+/// is an any_completion_executor, on which Asio 1.26 cannot post.)
 template <class Signature, class State, class Storage, class Layers, class Finish,
           class CompletionToken>
 auto async_run(Storage& storage, Layers& layers, std::unique_ptr<State> state, Finish finish,
                CompletionToken&& token) {
     using algorithm_type = std::decay_t<decltype(state->algorithm())>;
+    using pool_executor = boost::asio::thread_pool::executor_type;
     struct op_state {
         std::unique_ptr<State> state;
         operation_context op;
         std::optional<driver<algorithm_type, Layers>> d;
-        std::optional<boost::asio::steady_timer> timer;
+        std::optional<boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>,
+                                                        pool_executor>>
+            timer;
         instruction next;
         bool waiting = false;
+        // Outstanding work on the handler's executor while the steps are on the pool, so that
+        // its io_context's run() waits for the completion.
+        std::shared_ptr<void> work;
     };
     auto s = std::make_unique<op_state>();
     s->state = std::move(state);
     s->state->init(storage);
     s->op = s->state->operation();
+    const pool_executor pool = step_pool().get_executor();
     return boost::asio::async_compose<CompletionToken, Signature>(
-        [&storage, &layers, finish = std::move(finish), s = std::move(s),
+        [&storage, &layers, finish = std::move(finish), s = std::move(s), pool,
          started = false](auto& self, error_code wait_ec = {}) mutable {
             if (!started) {
                 started = true;
                 s->d.emplace(s->state->algorithm(), layers, s->op);
                 s->next = s->d->start();
-                // Every path below completes after at least one post: never inline.
-                return boost::asio::post(boost::asio::get_associated_executor(self),
-                                         std::move(self));
+                auto target = self.get_executor();
+                if constexpr (requires { boost::asio::make_work_guard(target); }) {
+                    using guard = decltype(boost::asio::make_work_guard(target));
+                    s->work = std::make_shared<guard>(boost::asio::make_work_guard(target));
+                }
+                return boost::asio::post(pool, boost::asio::bind_executor(pool, std::move(self)));
             }
             if (s->waiting) {
                 s->waiting = false;
-                // A cancelled wait ends the operation (the timer honours the handler's slot).
                 s->next = wait_ec ? s->d->stop(errc::cancelled) : s->d->waited();
             }
             while (true) {
@@ -269,22 +292,27 @@ auto async_run(Storage& storage, Layers& layers, std::unique_ptr<State> state, F
                     continue;
                 case instruction::kind::wait:
                     s->waiting = true;
-                    if (!s->timer) s->timer.emplace(boost::asio::get_associated_executor(self));
+                    if (!s->timer) s->timer.emplace(pool);
                     s->timer->expires_after(s->next.delay);
-                    return s->timer->async_wait(std::move(self));
+                    return s->timer->async_wait(boost::asio::bind_executor(pool, std::move(self)));
                 case instruction::kind::complete: {
                     const error_code ec = s->next.result;
                     if (!ec)
                         s->state->failure = {};
                     else if (!s->state->failure.code)
                         s->state->failure.code = ec;
-                    auto out = std::move(s->state);
-                    return finish(self, *out, ec);
+                    // Everything taken from `s` before `self` (which owns `s`) moves.
+                    auto out = std::shared_ptr<State>(std::move(s->state));
+                    auto work = std::move(s->work);
+                    auto target = self.get_executor();
+                    return boost::asio::dispatch(
+                        target, [self = std::move(self), out, ec, finish,
+                                 work = std::move(work)]() mutable { finish(self, *out, ec); });
                 }
                 }
             }
         },
-        token);
+        token, pool);
 }
 
 } // namespace cloudstore::core
