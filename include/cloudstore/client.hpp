@@ -274,7 +274,7 @@ public:
         struct state {
             std::string key;
             get_options options;
-            http::memory_sink sink{std::numeric_limits<std::size_t>::max()};
+            http::memory_sink sink;
             object_info info;
             storage_failure failure;
             std::optional<decltype(std::declval<Storage&>().get_algorithm(key, options, &sink,
@@ -287,7 +287,14 @@ public:
             core::operation_context operation() { return owner->operation("get", call); }
         };
         auto s = std::unique_ptr<state>(
-            new state{std::string(key), std::move(options), {}, {}, {}, {}, this, call});
+            new state{std::string(key),
+                      std::move(options),
+                      http::memory_sink(std::numeric_limits<std::size_t>::max()),
+                      {},
+                      {},
+                      {},
+                      this,
+                      call});
         return async_operation<void(error_code, std::string)>(
             std::move(s),
             [](auto& self, state& st, error_code ec) {
