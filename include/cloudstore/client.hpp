@@ -235,33 +235,27 @@ public:
     template <class CompletionToken>
     auto async_put(std::string_view key, std::span<const std::byte> data, put_options options,
                    CompletionToken&& token, call_options call = {}) {
-        struct state {
+        struct state : async_state {
             std::string key;
             put_options options;
-            http::memory_source body;
+            http::memory_source body{std::span<const std::byte>()};
             object_info info;
-            storage_failure failure;
-            std::optional<decltype(std::declval<Storage&>().put_algorithm(key, &body, options,
-                                                                          info))>
+            refusable<decltype(std::declval<Storage&>().put_algorithm(key, &body, options, info))>
                 alg;
-            client* owner;
-            call_options call;
-            void init(Storage& s) { alg.emplace(s.put_algorithm(key, &body, options, info)); }
-            auto& algorithm() { return *alg; }
-            core::operation_context operation() { return owner->operation("put", call); }
+            void init(Storage& s) {
+                if (!(alg.refused = validate_key(key)))
+                    alg.inner.emplace(s.put_algorithm(key, &body, options, info));
+            }
+            auto& algorithm() { return alg; }
         };
-        auto s = std::unique_ptr<state>(new state{std::string(key),
-                                                  std::move(options),
-                                                  http::memory_source(data),
-                                                  {},
-                                                  {},
-                                                  {},
-                                                  this,
-                                                  call});
+        auto s = start_state<state>("put", call);
+        s->key = key;
+        s->options = std::move(options);
+        s->body = http::memory_source(data);
         return async_operation<void(error_code, object_info)>(
             std::move(s),
             [](auto& self, state& st, error_code ec) {
-                st.owner->report(st.failure, st.call);
+                st.report();
                 self.complete(ec, std::move(st.info));
             },
             std::forward<CompletionToken>(token));
@@ -271,40 +265,126 @@ public:
     template <class CompletionToken>
     auto async_get(std::string_view key, get_options options, CompletionToken&& token,
                    call_options call = {}) {
-        struct state {
+        struct state : async_state {
             std::string key;
             get_options options;
-            http::memory_sink sink;
+            http::memory_sink sink{std::numeric_limits<std::size_t>::max()};
             object_info info;
-            storage_failure failure;
-            std::optional<decltype(std::declval<Storage&>().get_algorithm(key, options, &sink,
-                                                                          info))>
+            refusable<decltype(std::declval<Storage&>().get_algorithm(key, options, &sink, info))>
                 alg;
-            client* owner;
-            call_options call;
-            void init(Storage& s) { alg.emplace(s.get_algorithm(key, options, &sink, info)); }
-            auto& algorithm() { return *alg; }
-            core::operation_context operation() { return owner->operation("get", call); }
+            void init(Storage& s) {
+                if (!(alg.refused = validate_key(key)))
+                    alg.inner.emplace(s.get_algorithm(key, options, &sink, info));
+            }
+            auto& algorithm() { return alg; }
         };
-        auto s = std::unique_ptr<state>(
-            new state{std::string(key),
-                      std::move(options),
-                      http::memory_sink(std::numeric_limits<std::size_t>::max()),
-                      {},
-                      {},
-                      {},
-                      this,
-                      call});
+        auto s = start_state<state>("get", call);
+        s->key = key;
+        s->options = std::move(options);
         return async_operation<void(error_code, std::string)>(
             std::move(s),
             [](auto& self, state& st, error_code ec) {
-                st.owner->report(st.failure, st.call);
+                st.report();
                 self.complete(ec, ec ? std::string() : st.sink.take());
             },
             std::forward<CompletionToken>(token));
     }
 
+    /// The object's description. Completion: void(error_code, object_info).
+    template <class CompletionToken>
+    auto async_head(std::string_view key, CompletionToken&& token, call_options call = {}) {
+        struct state : async_state {
+            std::string key;
+            object_info info;
+            refusable<decltype(std::declval<Storage&>().head_algorithm(key, info))> alg;
+            void init(Storage& s) {
+                if (!(alg.refused = validate_key(key)))
+                    alg.inner.emplace(s.head_algorithm(key, info));
+            }
+            auto& algorithm() { return alg; }
+        };
+        auto s = start_state<state>("head", call);
+        s->key = key;
+        return async_operation<void(error_code, object_info)>(
+            std::move(s),
+            [](auto& self, state& st, error_code ec) {
+                st.report();
+                self.complete(ec, std::move(st.info));
+            },
+            std::forward<CompletionToken>(token));
+    }
+
+    /// Deletes `key` (a missing key succeeds). Completion: void(error_code).
+    template <class CompletionToken>
+    auto async_remove(std::string_view key, CompletionToken&& token, call_options call = {}) {
+        struct state : async_state {
+            std::string key;
+            refusable<decltype(std::declval<Storage&>().remove_algorithm(key))> alg;
+            void init(Storage& s) {
+                if (!(alg.refused = validate_key(key))) alg.inner.emplace(s.remove_algorithm(key));
+            }
+            auto& algorithm() { return alg; }
+        };
+        auto s = start_state<state>("delete", call);
+        s->key = key;
+        return async_operation<void(error_code)>(
+            std::move(s),
+            [](auto& self, state& st, error_code ec) {
+                st.report();
+                self.complete(ec);
+            },
+            std::forward<CompletionToken>(token));
+    }
+
+    /// One page of a listing. Completion: void(error_code, list_page).
+    template <class CompletionToken>
+    auto async_list(list_options options, CompletionToken&& token, call_options call = {}) {
+        struct state : async_state {
+            list_options options;
+            list_page page;
+            refusable<decltype(std::declval<Storage&>().list_algorithm(options, page))> alg;
+            void init(Storage& s) {
+                if (options.page_size == 0 || options.page_size > 1000)
+                    alg.refused = errc::invalid_argument;
+                else
+                    alg.inner.emplace(s.list_algorithm(options, page));
+            }
+            auto& algorithm() { return alg; }
+        };
+        auto s = start_state<state>("list", call);
+        s->options = std::move(options);
+        return async_operation<void(error_code, list_page)>(
+            std::move(s),
+            [](auto& self, state& st, error_code ec) {
+                st.report();
+                self.complete(ec, std::move(st.page));
+            },
+            std::forward<CompletionToken>(token));
+    }
+
 private:
+    template <class Algorithm>
+    using refusable = core::refusable<Algorithm>;
+
+    // What every async operation's state holds besides its own fields. The state is placed
+    // once on the heap; its algorithm points into it.
+    struct async_state {
+        storage_failure failure;
+        client* owner = nullptr;
+        call_options call;
+        std::string_view name;
+        core::operation_context operation() { return owner->operation(name, call); }
+        void report() const { client::report(failure, call); }
+    };
+    template <class State>
+    std::unique_ptr<State> start_state(std::string_view name, const call_options& call) {
+        auto s = std::make_unique<State>();
+        s->owner = this;
+        s->call = call;
+        s->name = name;
+        return s;
+    }
+
     template <class Signature, class State, class Finish, class CompletionToken>
     auto async_operation(std::unique_ptr<State> s, Finish finish, CompletionToken&& token) {
         return core::async_run<Signature>(storage_, layers_, std::move(s), std::move(finish),

@@ -347,6 +347,43 @@ TEST_CASE_TEMPLATE("conformance: the async face", Row, CONFORMANCE_ROWS) {
     CHECK(got == body);
     CHECK(missing_ec == condition::not_found);
     CHECK(detail.code == condition::not_found);
+
+    // head, list, remove, and an invalid key, each completing through the io_context.
+    io.restart();
+    error_code head_ec, list_ec, remove_ec, bad_ec, after_ec;
+    object_info head_info;
+    list_page page;
+    // One after the other: the pool may run concurrent calls in any order.
+    c.async_head("a/async", boost::asio::bind_executor(io, [&](error_code e, object_info i) {
+                     head_ec = e;
+                     head_info = std::move(i);
+                     c.async_list(
+                         list_options{"a/", "", "", "", 10},
+                         boost::asio::bind_executor(io, [&](error_code l, list_page p) {
+                             list_ec = l;
+                             page = std::move(p);
+                             c.async_remove(
+                                 "a/async", boost::asio::bind_executor(io, [&](error_code r) {
+                                     remove_ec = r;
+                                     c.async_head(
+                                         "a/async",
+                                         boost::asio::bind_executor(
+                                             io, [&](error_code h, object_info) { after_ec = h; }));
+                                 }));
+                         }));
+                 }));
+    c.async_get(std::string(1025, 'k'), get_options{},
+                boost::asio::bind_executor(io, [&](error_code e, std::string) { bad_ec = e; }));
+    io.run();
+    count(Row::name, "async");
+    CHECK_FALSE(head_ec);
+    CHECK(head_info.size == body.size());
+    CHECK_FALSE(list_ec);
+    REQUIRE(page.objects.size() == 1);
+    CHECK(page.objects[0].key == "a/async");
+    CHECK_FALSE(remove_ec);
+    CHECK(after_ec == condition::not_found);
+    CHECK(bad_ec == condition::invalid_argument);
 }
 
 TEST_CASE("conformance: every store ran every operation's cases") {

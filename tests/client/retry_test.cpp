@@ -5,6 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <deque>
 #include <string>
 #include <vector>
@@ -194,4 +200,41 @@ TEST_CASE("Retry-After: seconds or an HTTP date") {
         INFO(bad);
         CHECK_FALSE(parse_retry_after(bad, now).has_value());
     }
+}
+
+TEST_CASE("the async driver: a retry wait is cut short by cancellation") {
+    struct state {
+        core::single_step<scripted::step> a;
+        storage_failure failure;
+        void init(scripted&) {}
+        auto& algorithm() { return a; }
+        core::operation_context operation() {
+            core::operation_context op;
+            op.operation = "put";
+            return op;
+        }
+    };
+    scripted storage{{outcome(unavailable), outcome()}, {}};
+    core::layers<retry<exponential_backoff>> layers{
+        {retry<exponential_backoff>{backoff(0.99, 10'000ms, 5)}}};
+    boost::asio::io_context io;
+    boost::asio::cancellation_signal signal;
+    error_code result;
+    bool done = false;
+    const auto start = core::clock::now();
+    core::async_run<void(error_code)>(
+        storage, layers, std::make_unique<state>(),
+        [](auto& self, state&, error_code ec) { self.complete(ec); },
+        boost::asio::bind_cancellation_slot(signal.slot(),
+                                            boost::asio::bind_executor(io, [&](error_code ec) {
+                                                result = ec;
+                                                done = true;
+                                            })));
+    boost::asio::steady_timer timer(io, 100ms);
+    timer.async_wait([&](error_code) { signal.emit(boost::asio::cancellation_type::terminal); });
+    io.run();
+    CHECK(done);
+    CHECK(result == condition::cancelled);
+    CHECK(storage.script.size() == 1);      // the second attempt never went out
+    CHECK(core::clock::now() - start < 5s); // not the 10 s wait
 }

@@ -3,6 +3,8 @@
 
 #include <cloudstore/core/operation.hpp>
 
+#include <optional>
+
 namespace cloudstore::core {
 
 /// The algorithm of an operation that is one step.
@@ -13,6 +15,20 @@ struct single_step {
         return outcome == nullptr ? action::perform() : action::finish(outcome->error());
     }
     Step& step() noexcept { return s; }
+};
+
+/// An algorithm that may be refused before it starts (an invalid key, a bad argument): it then
+/// finishes at once with that error, through the same driver and hooks as any other, so an
+/// async refusal completes like any completion (never inside the initiating call).
+template <class Algorithm>
+struct refusable {
+    error_code refused;
+    std::optional<Algorithm> inner;
+    action next(const attempt_context* outcome) {
+        if (refused) return action::finish(refused);
+        return inner->next(outcome);
+    }
+    auto& step() { return inner->step(); }
 };
 
 } // namespace cloudstore::core

@@ -10,6 +10,7 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -277,7 +278,11 @@ auto async_run(Storage& storage, Layers& layers, std::unique_ptr<State> state, F
                     using guard = decltype(boost::asio::make_work_guard(target));
                     s->work = std::make_shared<guard>(boost::asio::make_work_guard(target));
                 }
-                return boost::asio::post(pool, boost::asio::bind_executor(pool, std::move(self)));
+                // On the pool, still under the caller's cancellation slot.
+                auto slot = boost::asio::get_associated_cancellation_slot(self);
+                return boost::asio::post(
+                    pool, boost::asio::bind_cancellation_slot(
+                              slot, boost::asio::bind_executor(pool, std::move(self))));
             }
             if (s->waiting) {
                 s->waiting = false;
@@ -286,6 +291,11 @@ auto async_run(Storage& storage, Layers& layers, std::unique_ptr<State> state, F
             while (true) {
                 switch (s->next.what) {
                 case instruction::kind::perform:
+                    if (self.get_cancellation_state().cancelled() !=
+                        boost::asio::cancellation_type::none) {
+                        s->next = s->d->stop(errc::cancelled);
+                        continue;
+                    }
                     storage.perform(s->state->algorithm().step(), s->d->attempt());
                     s->state->failure = s->d->attempt().failure;
                     s->next = s->d->performed();
@@ -294,7 +304,11 @@ auto async_run(Storage& storage, Layers& layers, std::unique_ptr<State> state, F
                     s->waiting = true;
                     if (!s->timer) s->timer.emplace(pool);
                     s->timer->expires_after(s->next.delay);
-                    return s->timer->async_wait(boost::asio::bind_executor(pool, std::move(self)));
+                    {
+                        auto slot = boost::asio::get_associated_cancellation_slot(self);
+                        return s->timer->async_wait(boost::asio::bind_cancellation_slot(
+                            slot, boost::asio::bind_executor(pool, std::move(self))));
+                    }
                 case instruction::kind::complete: {
                     const error_code ec = s->next.result;
                     if (!ec)
