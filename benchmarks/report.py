@@ -5,7 +5,9 @@ usage: report.py SUITE RESULTS.json [PEER.json ...]
 checksum: each benchmark is named NAME/piece:N; the median of the repetitions is used. Keys
 are NAME_gbps for whole 1 MiB buffers and NAME_4k_gbps for 4 KiB updates.
 sigv4: each benchmark's median real time per iteration in ns; PEER.json files hold the peers'
-figures as one flat JSON object each and are merged in."""
+figures as one flat JSON object each and are merged in.
+client: the same ns per call; PEER.json holds the stripped examples' sizes in bytes. The mixins'
+overhead is what the mixins client takes beyond the bare one and the checksum's own work."""
 import json
 import sys
 
@@ -50,6 +52,22 @@ SUITES = {
         "goals": [],
         "ceilings": [("header_sign_ns", 800), ("presign_ns", 1200)],
     },
+    "client": {
+        "ns_keys": [
+            ("bare_put_ns", "bare_put"), ("bare_get_ns", "bare_get"),
+            ("mixins_put_ns", "mixins_put"), ("mixins_get_ns", "mixins_get"),
+            ("async_put_ns", "async_put"), ("checksum_1k_ns", "checksum_1k"),
+        ],
+        "ratios": [],
+        # key -> minuend minus each subtrahend
+        "differences": [
+            ("mixins_overhead_put_ns", "mixins_put_ns", ("bare_put_ns", "checksum_1k_ns")),
+            ("mixins_overhead_get_ns", "mixins_get_ns", ("bare_get_ns", "checksum_1k_ns")),
+        ],
+        "goals": [],
+        # goals from the issue: (key, strict upper bound)
+        "under": [("mixins_overhead_put_ns", 100), ("mixins_overhead_get_ns", 100)],
+    },
 }
 
 
@@ -82,6 +100,9 @@ def main():
     for key, num, den in spec["ratios"]:
         if num in result and den in result and result[den] > 0:
             result[key] = round(result[num] / result[den], 3 if suite == "checksum" else 1)
+    for key, minuend, subtrahends in spec.get("differences", []):
+        if minuend in result and all(k in result for k in subtrahends):
+            result[key] = result[minuend] - sum(result[k] for k in subtrahends)
     print()
     print(f"{'figure':28} {'value':>10}")
     for key, value in result.items():
@@ -95,6 +116,10 @@ def main():
         value = result.get(key)
         verdict = "missing" if value is None else ("met" if value <= maximum else "NOT MET")
         print(f"goal {key} <= {maximum}: {value} ({verdict})")
+    for key, bound in spec.get("under", []):
+        value = result.get(key)
+        verdict = "missing" if value is None else ("met" if value < bound else "NOT MET")
+        print(f"goal {key} < {bound}: {value} ({verdict})")
     print("RESULT " + json.dumps(result, separators=(", ", ": ")))
 
 

@@ -24,11 +24,14 @@ std::string expected(std::string_view data) {
     return to_base64(checksum_of<A>(std::as_bytes(std::span(data))));
 }
 
-// A mixin that claims a wrong value for every upload.
+// A mixin that sends a wrong value ahead of every upload.
 struct lying_checksums {
     void attempt_begin(core::attempt_context& a, error_code&) {
         checksums<crc32c>{}.attempt_begin(a, ignored);
-        if (a.step.body != nullptr) a.step.checksum.value = "AAAAAA==";
+        if (a.step.body != nullptr) {
+            a.step.checksum.in_trailer = false; // a value sent ahead, as in a header
+            a.step.checksum.value = "AAAAAA==";
+        }
     }
     error_code ignored;
 };

@@ -117,6 +117,8 @@ public:
     /// The runner performed attempt(): its outcome is in it.
     instruction performed() {
         attempt_context& a = *attempt_;
+        a.finished = clock::now();
+        last_read_ = a.finished;
         const auto retry_after = layers_.attempt_end(a);
         if (a.error() && retry_after && may_resend(a) && fits_deadline(*retry_after)) {
             retrying_ = true;
@@ -127,6 +129,7 @@ public:
 
     /// The runner waited as told.
     instruction waited() {
+        last_read_ = {};
         if (retrying_) {
             retrying_ = false;
             return begin_attempt(attempt_->number + 1);
@@ -141,6 +144,7 @@ public:
 
 private:
     instruction follow(action next) {
+        if (next.what != action::kind::done) last_read_ = {};
         switch (next.what) {
         case action::kind::step:
             return begin_attempt(1);
@@ -153,7 +157,8 @@ private:
     }
 
     instruction begin_attempt(unsigned number) {
-        if (clock::now() >= op_.deadline) return complete(errc::timeout);
+        const auto now = clock::now();
+        if (now >= op_.deadline) return complete(errc::timeout);
         auto& step = algorithm_.step();
         if (number > 1) {
             // A retry starts the body and the response over.
@@ -163,7 +168,7 @@ private:
         }
         attempt_.emplace(attempt_context{op_, step});
         attempt_->number = number;
-        attempt_->started = clock::now();
+        attempt_->started = now;
         error_code ec;
         layers_.attempt_begin(*attempt_, ec);
         if (ec) return complete(ec);
@@ -182,6 +187,8 @@ private:
     }
 
     instruction complete(error_code ec) {
+        // The end of the last attempt is the end of the operation when nothing came between.
+        op_.finished = last_read_ != clock::time_point{} ? last_read_ : clock::now();
         layers_.operation_end(op_, ec);
         return {instruction::kind::complete, {}, ec};
     }
@@ -191,6 +198,8 @@ private:
     operation_context& op_;
     std::optional<attempt_context> attempt_;
     bool retrying_ = false;
+    // The last clock read, while nothing has happened since (cleared by waits).
+    clock::time_point last_read_{};
 };
 
 /// A storage whose steps complete on the calling thread (memory, local): `perform(step,

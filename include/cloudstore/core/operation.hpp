@@ -13,8 +13,10 @@
 #include <cloudstore/http/body.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
@@ -51,6 +53,38 @@ public:
     virtual std::string finish() = 0;
 };
 
+/// Holds one running_checksum in place (no allocation per attempt). Copies and moves of a
+/// step carry none: the mixin makes it on the step where it stays, at each attempt's start.
+class running_holder {
+public:
+    running_holder() = default;
+    running_holder(const running_holder&) noexcept {}
+    running_holder& operator=(const running_holder&) noexcept {
+        reset();
+        return *this;
+    }
+    ~running_holder() { reset(); }
+
+    template <class T>
+    T& emplace() {
+        static_assert(sizeof(T) <= sizeof(storage_) && alignof(T) <= alignof(std::max_align_t));
+        reset();
+        auto* made = ::new (static_cast<void*>(storage_)) T();
+        p_ = made;
+        return *made;
+    }
+    void reset() noexcept {
+        if (p_ != nullptr) p_->~running_checksum();
+        p_ = nullptr;
+    }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+    running_checksum* operator->() const noexcept { return p_; }
+
+private:
+    alignas(std::max_align_t) std::byte storage_[256];
+    running_checksum* p_ = nullptr;
+};
+
 /// The checksum of one step, in both directions. The checksums mixin fills it before the step
 /// is performed; the storage writes it in its own form (x-amz-checksum-*, Content-MD5,
 /// x-goog-hash, or its own metadata) and, for a read, verifies what it receives. Empty name:
@@ -64,7 +98,7 @@ struct checksum_slot {
     /// Download: verify the whole object against the store's full-object checksum of `name`
     /// when the store has one (never a range, never a composite multipart checksum).
     bool verify = false;
-    std::shared_ptr<running_checksum> running;
+    running_holder running;
 };
 
 /// The part of every storage's step that the driver and the mixins read.
@@ -76,6 +110,9 @@ struct step_base {
     http::body_source* body = nullptr;
     /// Where the response body goes, or null.
     http::body_sink* sink = nullptr;
+    /// The storage can take a checksum after the body (a trailer, or its own record made as
+    /// the bytes arrive): one pass over the body instead of a pass ahead and a check after.
+    bool accepts_trailer = false;
     checksum_slot checksum;
 };
 
@@ -84,6 +121,8 @@ struct operation_context {
     std::string_view operation;    ///< "put", "get", "head", "delete", "list", ... (a label)
     std::string_view storage_type; ///< "memory", "local", "s3", "gcs" (a label)
     clock::time_point started{};
+    /// Set by the driver just before the operation_end hooks (one clock read for all).
+    clock::time_point finished{};
     /// The call's deadline; time_point::max() for none.
     clock::time_point deadline = clock::time_point::max();
     std::uint64_t bytes = 0; ///< object bytes moved by the call (for size metrics)
@@ -99,6 +138,8 @@ struct attempt_context {
     step_base& step;
     unsigned number = 1; ///< 1 for the first attempt of a step
     clock::time_point started{};
+    /// Set by the driver just before the attempt_end hooks.
+    clock::time_point finished{};
     /// Whether any byte of the request left this process (a failure before that can always be
     /// retried).
     bool request_sent = false;

@@ -1,13 +1,17 @@
+#ifdef CLOUDSTORE_FORBID_MIXINS
+#error "<cloudstore/mixins/checksums.hpp>: this build forbids mixins (CLOUDSTORE_FORBID_MIXINS)"
+#endif
 // The checksums mixin: `checksums<crc32c>` (or crc32, crc64nvme, sha256, md5) protects every
 // upload with a checksum the store checks, and verifies every whole-object download against
 // the store's full-object checksum when it has one. Ranges and composite (multipart)
 // checksums are not verified: a range has no stored checksum, and a composite one is a
 // checksum of part checksums, not of the bytes.
 //
-// Uploads: a body that can rewind (memory, a file range, a buffered part) is read once before
-// sending and its value goes in a header; one that cannot goes with a running checksum that
-// the storage feeds as it sends and writes after the body (a trailer, where the store accepts
-// trailers). A mismatch, on either side, compares equal to condition::checksum_mismatch.
+// Uploads: where the step accepts a checksum after the body (a trailer, or a store that
+// records it as the bytes arrive: memory, local), or the body cannot rewind, the storage feeds
+// a running checksum as it sends, in the one pass. Otherwise the body (memory, a file range,
+// a buffered part) is read once before sending and its value goes in a header. A mismatch, on
+// either side, compares equal to condition::checksum_mismatch.
 #pragma once
 
 #include <cloudstore/checksum/checksum_algorithm.hpp>
@@ -41,15 +45,15 @@ struct checksums {
         if (a.step.body != nullptr) {
             // The storage feeds `running` what it sends: the trailer's value, or its own check
             // of the header's value (memory and local check it as S3 does).
-            slot.running = std::make_shared<checksums_detail::running<A>>();
+            slot.running.emplace<checksums_detail::running<A>>();
             if (!slot.value.empty() || slot.in_trailer) return; // an earlier attempt decided
-            if (a.step.body->rewindable())
-                slot.value = pass_over(*a.step.body, ec);
-            else
+            if (a.step.accepts_trailer || !a.step.body->rewindable())
                 slot.in_trailer = true;
+            else
+                slot.value = pass_over(*a.step.body, ec);
         } else if (a.step.sink != nullptr) {
             slot.verify = true;
-            slot.running = std::make_shared<checksums_detail::running<A>>(); // fresh per attempt
+            slot.running.emplace<checksums_detail::running<A>>(); // fresh per attempt
         }
     }
 

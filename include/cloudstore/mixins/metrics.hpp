@@ -1,3 +1,6 @@
+#ifdef CLOUDSTORE_FORBID_MIXINS
+#error "<cloudstore/mixins/metrics.hpp>: this build forbids mixins (CLOUDSTORE_FORBID_MIXINS)"
+#endif
 // The metrics mixin: `metrics<Sink>` tells its sink how each logical operation ended (one call,
 // however many steps and attempts it took) and how each attempt of each step ended. Two sinks
 // come with it: `prometheus_registry` (the first user's metric names, rendered in the
@@ -64,16 +67,18 @@ struct metrics {
         : sink(&s) {}
 
     void operation_end(core::operation_context& op, const error_code& ec) {
-        if (sink != nullptr) sink->record_operation(op, ec, since(op.started));
+        if (sink != nullptr) sink->record_operation(op, ec, between(op.started, op.finished));
     }
     std::optional<std::chrono::milliseconds> attempt_end(core::attempt_context& a) {
-        if (sink != nullptr) sink->record_attempt(a, since(a.started));
+        if (sink != nullptr) sink->record_attempt(a, between(a.started, a.finished));
         return std::nullopt; // never asks for a retry
     }
 
 private:
-    static core::clock::duration since(core::clock::time_point start) noexcept {
-        const auto d = core::clock::now() - start;
+    // The driver's own clock reads: the hooks read no clock of their own.
+    static core::clock::duration between(core::clock::time_point start,
+                                         core::clock::time_point end) noexcept {
+        const auto d = end - start;
         return d < core::clock::duration::zero() ? core::clock::duration::zero() : d;
     }
 };

@@ -1,3 +1,6 @@
+#ifdef CLOUDSTORE_FORBID_MIXINS
+#error "<cloudstore/mixins/retry.hpp>: this build forbids mixins (CLOUDSTORE_FORBID_MIXINS)"
+#endif
 // The retry mixin: `retry<Policy>` asks its policy, after each failed attempt, whether and when
 // to try the step again. Policies are pure decisions over the attempt (tested without I/O);
 // the driver waits, rewinds the body and sends again, and itself never re-sends a step that is

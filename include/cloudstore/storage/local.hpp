@@ -41,7 +41,9 @@ public:
 
     static algorithm put_algorithm(std::string_view key, http::body_source* body,
                                    const put_options& o, object_info& out) {
-        return make(local_step::op::put, key, body, nullptr, &o, nullptr, nullptr, &out, nullptr);
+        auto a = make(local_step::op::put, key, body, nullptr, &o, nullptr, nullptr, &out, nullptr);
+        a.s.accepts_trailer = true; // the checksum is recorded as the bytes arrive
+        return a;
     }
     static algorithm get_algorithm(std::string_view key, const get_options& o,
                                    http::body_sink* sink, object_info& out) {

@@ -41,6 +41,7 @@ public:
         a.s.what = memory_step::op::put;
         a.s.key = key;
         a.s.body = body;
+        a.s.accepts_trailer = true; // the checksum is recorded as the bytes arrive
         a.s.put = &o;
         a.s.info = &out;
         return a;

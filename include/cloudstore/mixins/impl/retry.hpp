@@ -1,3 +1,6 @@
+#ifdef CLOUDSTORE_FORBID_MIXINS
+#error "<cloudstore/mixins/impl/retry.hpp>: this build forbids mixins (CLOUDSTORE_FORBID_MIXINS)"
+#endif
 #pragma once
 
 #include <cloudstore/mixins/retry.hpp>
