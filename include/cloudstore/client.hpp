@@ -9,6 +9,7 @@
 
 #include <cloudstore/core/driver.hpp>
 #include <cloudstore/object.hpp>
+#include <cloudstore/storage/detail/composite_algorithms.hpp>
 
 #include <boost/throw_exception.hpp>
 
@@ -21,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace cloudstore {
 
@@ -181,6 +183,65 @@ public:
         error_code ec;
         remove(key, ec, with_detail(call));
         rethrow(ec, call);
+    }
+
+    // -- copy, batch delete ---------------------------------------------------------------
+
+    /// Copies `source` to `target`, with the source's metadata unless `replace` gives other
+    /// options. Stores without a copy of their own copy through a read and a write.
+    object_info copy(std::string_view source, std::string_view target, error_code& ec,
+                     const put_options* replace = nullptr, call_options call = {}) {
+        object_info info;
+        if ((ec = validate_key(source)) || (ec = validate_key(target))) return fail(ec, call, info);
+        if constexpr (requires { storage_.copy_algorithm(source, target, replace, info); }) {
+            auto algorithm = storage_.copy_algorithm(source, target, replace, info);
+            run(algorithm, "copy", ec, call);
+        } else {
+            storage::detail::copy_through<Storage> algorithm(source, target, replace, info);
+            run(algorithm, "copy", ec, call);
+        }
+        return info;
+    }
+
+    /// Deletes every key; returns each key's outcome, in order (a missing key succeeds, an
+    /// invalid key gets invalid_argument). `ec` is the call's own failure, if any.
+    std::vector<error_code> remove_many(std::span<const std::string> keys, error_code& ec,
+                                        call_options call = {}) {
+        std::vector<error_code> results;
+        if constexpr (requires { storage_.remove_many_algorithm(keys, results); }) {
+            auto algorithm = storage_.remove_many_algorithm(keys, results);
+            run(algorithm, "batch_delete", ec, call);
+        } else {
+            storage::detail::remove_each<Storage> algorithm(keys, results);
+            run(algorithm, "batch_delete", ec, call);
+        }
+        return results;
+    }
+
+    // -- URLs -----------------------------------------------------------------------------
+
+    enum class url_method { get, put };
+
+    /// A URL that lets its holder GET (or PUT) the object without credentials until it
+    /// expires; not_supported on stores that have none (memory, local).
+    std::string presigned_url(std::string_view key, url_method method, std::chrono::seconds expires,
+                              error_code& ec) const {
+        if ((ec = validate_key(key))) return {};
+        if constexpr (requires {
+                          storage_.presigned_url(key, method == url_method::put, expires, ec);
+                      })
+            return storage_.presigned_url(key, method == url_method::put, expires, ec);
+        ec = errc::not_supported;
+        return {};
+    }
+    /// The object's URL without signature (public objects, a CDN domain, file:// for local);
+    /// not_supported on stores that have none (memory).
+    std::string public_url(std::string_view key, error_code& ec) const {
+        if ((ec = validate_key(key))) return {};
+        if constexpr (requires { storage_.public_url(key, ec); })
+            return storage_.public_url(key, ec);
+        ec = errc::not_supported;
+        return {};
     }
 
     // -- list -----------------------------------------------------------------------------

@@ -41,6 +41,9 @@ const std::vector<std::string> operations = {"put",    "get",  "head", "exists",
 struct memory_row {
     using storage = memory;
     static constexpr std::string_view name = "memory";
+    static constexpr bool presigned_urls = false;
+    static constexpr bool public_urls = false;
+    static constexpr std::string_view url_scheme = "";
     static memory make() { return memory{}; }
 };
 
@@ -48,6 +51,9 @@ struct memory_row {
 struct local_row {
     using storage = local;
     static constexpr std::string_view name = "local";
+    static constexpr bool presigned_urls = false;
+    static constexpr bool public_urls = true; // file://
+    static constexpr std::string_view url_scheme = "file://";
     static local make() {
         static struct roots {
             std::vector<std::filesystem::path> made;
@@ -386,6 +392,65 @@ TEST_CASE_TEMPLATE("conformance: the async face", Row, CONFORMANCE_ROWS) {
     CHECK(bad_ec == condition::invalid_argument);
 }
 
+static_assert(storage_policy<memory>);
+static_assert(storage_policy<local>);
+static_assert(sizeof(client<memory>) == sizeof(memory));
+
+TEST_CASE_TEMPLATE("conformance: copy, batch delete, and URLs by capability", Row,
+                   CONFORMANCE_ROWS) {
+    client<typename Row::storage> c(Row::make());
+    error_code ec;
+    c.put("src/a.wav", "abc"s, with_metadata());
+    auto copied = c.copy("src/a.wav", "dst/a.wav", ec);
+    count(Row::name, "copy");
+    REQUIRE_FALSE(ec);
+    CHECK(copied.size == 3);
+    CHECK(c.get("dst/a.wav") == "abc");
+    CHECK(c.head("dst/a.wav").metadata == with_metadata().metadata); // kept
+    CHECK(c.head("dst/a.wav").content_type == "audio/wav");
+    put_options other;
+    other.content_type = "text/plain";
+    c.copy("src/a.wav", "dst/b.txt", ec, &other);
+    CHECK_FALSE(ec);
+    CHECK(c.head("dst/b.txt").content_type == "text/plain");
+    CHECK(c.head("dst/b.txt").metadata.empty()); // replaced
+    c.copy("src/missing", "dst/c", ec);
+    CHECK(ec == condition::not_found);
+    c.copy("src/a.wav", "", ec);
+    CHECK(ec == condition::invalid_argument);
+
+    const std::vector<std::string> keys = {"src/a.wav", "dst/a.wav", "never/was", ""};
+    auto results = c.remove_many(keys, ec);
+    count(Row::name, "batch_delete");
+    CHECK_FALSE(ec);
+    REQUIRE(results.size() == 4);
+    CHECK_FALSE(results[0]);
+    CHECK_FALSE(results[1]);
+    CHECK_FALSE(results[2]); // a missing key is deleted already
+    CHECK(results[3] == condition::invalid_argument);
+    CHECK_FALSE(c.exists("src/a.wav", ec));
+    CHECK_FALSE(c.exists("dst/a.wav", ec));
+    CHECK(c.exists("dst/b.txt", ec));
+
+    // URLs, by the row's capabilities.
+    using method = typename client<typename Row::storage>::url_method;
+    const auto presigned = c.presigned_url("dst/b.txt", method::get, std::chrono::seconds(60), ec);
+    count(Row::name, "url");
+    if (Row::presigned_urls) {
+        CHECK_FALSE(ec);
+        CHECK_FALSE(presigned.empty());
+    } else {
+        CHECK(ec == condition::not_supported);
+    }
+    const auto url = c.public_url("dst/b.txt", ec);
+    if (Row::public_urls) {
+        CHECK_FALSE(ec);
+        CHECK(url.starts_with(Row::url_scheme));
+    } else {
+        CHECK(ec == condition::not_supported);
+    }
+}
+
 TEST_CASE("conformance: every store ran every operation's cases") {
     for (const std::string store : {"memory", "local"}) {
         for (const auto& op : operations) {
@@ -394,7 +459,3 @@ TEST_CASE("conformance: every store ran every operation's cases") {
         }
     }
 }
-
-static_assert(storage_policy<memory>);
-static_assert(storage_policy<local>);
-static_assert(sizeof(client<memory>) == sizeof(memory));

@@ -34,7 +34,8 @@ struct outcome {
 struct scripted {
     struct step : core::step_base {};
     std::deque<outcome> script;
-    std::vector<std::string> bodies; // the body as each attempt read it
+    std::vector<std::string> bodies;              // the body as each attempt read it
+    std::vector<bool> refresh_asked, clock_asked; // what each attempt was asked to do first
     void perform(step& s, core::attempt_context& a) {
         REQUIRE_FALSE(script.empty());
         const outcome o = script.front();
@@ -48,6 +49,8 @@ struct scripted {
                 body.append(reinterpret_cast<const char*>(piece.data()), piece.size());
         }
         bodies.push_back(body);
+        refresh_asked.push_back(s.refresh_credentials);
+        clock_asked.push_back(s.correct_clock);
         a.failure.code = o.ec;
         a.request_sent = o.sent;
         a.retry_after = o.retry_after;
@@ -68,12 +71,13 @@ struct run_result {
     error_code ec;
     std::size_t attempts;
     std::vector<std::string> bodies;
+    std::vector<bool> refresh_asked, clock_asked;
 };
 
 run_result run(std::deque<outcome> script, exponential_backoff policy, bool idempotent = true,
                http::body_source* body = nullptr,
                core::clock::time_point deadline = core::clock::time_point::max()) {
-    scripted storage{std::move(script), {}};
+    scripted storage{std::move(script), {}, {}, {}};
     const std::size_t scripted_count = storage.script.size();
     core::single_step<scripted::step> algorithm;
     algorithm.s.idempotent = idempotent;
@@ -83,7 +87,8 @@ run_result run(std::deque<outcome> script, exponential_backoff policy, bool idem
     op.operation = "put";
     op.deadline = deadline;
     const auto ec = core::run_blocking(storage, algorithm, layers, op);
-    return {ec, scripted_count - storage.script.size(), storage.bodies};
+    return {ec, scripted_count - storage.script.size(), storage.bodies, storage.refresh_asked,
+            storage.clock_asked};
 }
 
 const error_code unavailable = make_http_status_error(503);
@@ -178,6 +183,28 @@ TEST_CASE("retry through the driver: attempts, guards, rewinds") {
         CHECK_FALSE(r.ec);
         CHECK(r.bodies == std::vector<std::string>(3, "hello body"));
     }
+    SUBCASE("a 401 is retried once, at once, with fresh credentials asked of the storage") {
+        const auto denied = make_http_status_error(401);
+        auto r = run({{denied}, {}}, backoff(0.5));
+        CHECK_FALSE(r.ec);
+        CHECK(r.attempts == 2);
+        CHECK(r.refresh_asked == std::vector<bool>{false, true});
+        auto twice = run({{denied}, {denied}, {}}, backoff(0.5));
+        CHECK(twice.ec == condition::unauthenticated);
+        CHECK(twice.attempts == 2); // only one refresh
+        auto expired = run({{make_error_code(s3_errc::expired_token)}, {}}, backoff(0.5));
+        CHECK_FALSE(expired.ec);
+        CHECK(expired.refresh_asked == std::vector<bool>{false, true});
+    }
+    SUBCASE("a clock-skew refusal is retried once with the clock corrected") {
+        const auto skewed = make_error_code(s3_errc::request_time_too_skewed);
+        auto r = run({{skewed}, {}}, backoff(0.5));
+        CHECK_FALSE(r.ec);
+        CHECK(r.clock_asked == std::vector<bool>{false, true});
+        auto twice = run({{skewed}, {skewed}, {}}, backoff(0.5));
+        CHECK(twice.ec == condition::permission_denied);
+        CHECK(twice.attempts == 2);
+    }
     SUBCASE("the call's deadline bounds the waits") {
         // Waits of 59 then 118 ms fit in 200 ms; the next (237 ms) does not.
         auto r = run({{unavailable}, {unavailable}, {unavailable}, {unavailable}},
@@ -214,7 +241,7 @@ TEST_CASE("the async driver: a retry wait is cut short by cancellation") {
             return op;
         }
     };
-    scripted storage{{outcome(unavailable), outcome()}, {}};
+    scripted storage{{outcome(unavailable), outcome()}, {}, {}, {}};
     core::layers<retry<exponential_backoff>> layers{
         {retry<exponential_backoff>{backoff(0.99, 10'000ms, 5)}}};
     boost::asio::io_context io;

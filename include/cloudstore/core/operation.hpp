@@ -113,6 +113,11 @@ struct step_base {
     /// The storage can take a checksum after the body (a trailer, or its own record made as
     /// the bytes arrive): one pass over the body instead of a pass ahead and a check after.
     bool accepts_trailer = false;
+    /// Asked of the storage by the retry mixin for the next attempt (data flows down): fresh
+    /// credentials (after a 401 or an expired token), and the clock offset taken from the
+    /// server's reply (after a clock-skew refusal). Each is asked once per step.
+    bool refresh_credentials = false;
+    bool correct_clock = false;
     checksum_slot checksum;
 };
 

@@ -84,12 +84,29 @@ private:
     }
 };
 
-/// The mixin: `client<memory, retry<exponential_backoff>>`.
+/// Whether a refusal says the request's time is too far from the server's (S3's
+/// RequestTimeTooSkewed).
+inline bool is_clock_skew(const error_code& ec) noexcept {
+    return ec == make_error_code(s3_errc::request_time_too_skewed);
+}
+
+/// The mixin: `client<memory, retry<exponential_backoff>>`. Besides the policy's transient
+/// failures it retries once, at once, a step refused for its credentials (401, an expired
+/// token: the storage is asked to refresh them) and once a step refused for clock skew (the
+/// storage is asked to correct its clock offset from the reply).
 template <retry_policy Policy>
 struct retry {
     Policy policy;
     std::optional<std::chrono::milliseconds> attempt_end(core::attempt_context& a) {
         if (!a.error()) return std::nullopt;
+        if (a.error() == condition::unauthenticated && !a.step.refresh_credentials) {
+            a.step.refresh_credentials = true;
+            return std::chrono::milliseconds(0);
+        }
+        if (is_clock_skew(a.error()) && !a.step.correct_clock) {
+            a.step.correct_clock = true;
+            return std::chrono::milliseconds(0);
+        }
         return policy.next_delay(a);
     }
 };

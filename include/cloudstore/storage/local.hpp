@@ -67,6 +67,11 @@ public:
 
     /// A `file://` URL of the object's content file.
     CLOUDSTORE_DECL std::string url(std::string_view key) const;
+    /// The same, as client::public_url asks it.
+    std::string public_url(std::string_view key, error_code& ec) const {
+        ec = {};
+        return url(key);
+    }
 
     const std::filesystem::path& root() const noexcept { return root_; }
 
