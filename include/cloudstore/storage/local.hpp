@@ -8,9 +8,7 @@
 // Blocking: each step is file I/O on the calling thread.
 #pragma once
 
-#include <cloudstore/core/algorithms.hpp>
-#include <cloudstore/core/operation.hpp>
-#include <cloudstore/object.hpp>
+#include <cloudstore/storage/detail/object_step.hpp>
 
 #include <filesystem>
 #include <string>
@@ -19,48 +17,14 @@
 namespace cloudstore {
 
 /// One step on local storage: one file operation.
-struct local_step : core::step_base {
-    enum class op { put, get, head, remove, list };
-    op what = op::head;
-    std::string_view key;
-    const put_options* put = nullptr;
-    const get_options* get = nullptr;
-    const list_options* list = nullptr;
-    object_info* info = nullptr;
-    list_page* page = nullptr;
-};
+struct local_step : storage::detail::object_step {};
 
-class local {
+class local : public storage::detail::object_algorithms<local_step> {
 public:
-    using step = local_step;
-    using algorithm = core::single_step<local_step>;
     static constexpr std::string_view storage_type = "local";
 
     /// Objects live under `root`, which is created if missing.
     CLOUDSTORE_DECL explicit local(std::filesystem::path root);
-
-    static algorithm put_algorithm(std::string_view key, http::body_source* body,
-                                   const put_options& o, object_info& out) {
-        auto a = make(local_step::op::put, key, body, nullptr, &o, nullptr, nullptr, &out, nullptr);
-        a.s.accepts_trailer = true; // the checksum is recorded as the bytes arrive
-        return a;
-    }
-    static algorithm get_algorithm(std::string_view key, const get_options& o,
-                                   http::body_sink* sink, object_info& out) {
-        return make(local_step::op::get, key, nullptr, sink, nullptr, &o, nullptr, &out, nullptr);
-    }
-    static algorithm head_algorithm(std::string_view key, object_info& out) {
-        return make(local_step::op::head, key, nullptr, nullptr, nullptr, nullptr, nullptr, &out,
-                    nullptr);
-    }
-    static algorithm remove_algorithm(std::string_view key) {
-        return make(local_step::op::remove, key, nullptr, nullptr, nullptr, nullptr, nullptr,
-                    nullptr, nullptr);
-    }
-    static algorithm list_algorithm(const list_options& o, list_page& out) {
-        return make(local_step::op::list, {}, nullptr, nullptr, nullptr, nullptr, &o, nullptr,
-                    &out);
-    }
 
     /// Performs `s` on this thread; the outcome goes in `a` (and in `s`'s outputs).
     CLOUDSTORE_DECL void perform(local_step& s, core::attempt_context& a);
@@ -76,22 +40,6 @@ public:
     const std::filesystem::path& root() const noexcept { return root_; }
 
 private:
-    static algorithm make(local_step::op what, std::string_view key, http::body_source* body,
-                          http::body_sink* sink, const put_options* po, const get_options* go,
-                          const list_options* lo, object_info* info, list_page* page) {
-        algorithm a;
-        a.s.what = what;
-        a.s.key = key;
-        a.s.body = body;
-        a.s.sink = sink;
-        a.s.put = po;
-        a.s.get = go;
-        a.s.list = lo;
-        a.s.info = info;
-        a.s.page = page;
-        return a;
-    }
-
     std::filesystem::path root_;
 };
 
