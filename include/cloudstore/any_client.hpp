@@ -76,11 +76,7 @@ public:
     }
     bool exists(std::string_view key, error_code& ec, call_options call = {}) {
         head(key, ec, call);
-        if (ec == condition::not_found) {
-            ec = {};
-            return false;
-        }
-        return !ec;
+        return detail::found(ec);
     }
     void remove(std::string_view key, error_code& ec, call_options call = {}) {
         impl_->remove(key, ec, call);

@@ -54,6 +54,17 @@ struct call_options {
     storage_failure* detail = nullptr;
 };
 
+namespace detail {
+/// A head's outcome as exists() tells it: a missing object is `false` with no error.
+inline bool found(error_code& ec) noexcept {
+    if (ec == condition::not_found) {
+        ec = {};
+        return false;
+    }
+    return !ec;
+}
+} // namespace detail
+
 template <storage_policy Storage, class... Mixins>
 class client {
 public:
@@ -163,11 +174,7 @@ public:
     /// Whether `key` exists: a missing object is `false`, not an error.
     bool exists(std::string_view key, error_code& ec, call_options call = {}) {
         head(key, ec, call);
-        if (ec == condition::not_found) {
-            ec = {};
-            return false;
-        }
-        return !ec;
+        return detail::found(ec);
     }
     /// Deletes `key`; deleting a missing key succeeds (as S3 and the other stores agree).
     void remove(std::string_view key, error_code& ec, call_options call = {}) {
@@ -315,10 +322,7 @@ public:
         s->body = http::memory_source(data);
         return async_operation<void(error_code, object_info)>(
             std::move(s),
-            [](auto& self, state& st, error_code ec) {
-                st.report();
-                self.complete(ec, std::move(st.info));
-            },
+            [](auto& self, state& st, error_code ec) { self.complete(ec, std::move(st.info)); },
             std::forward<CompletionToken>(token));
     }
 
@@ -345,7 +349,6 @@ public:
         return async_operation<void(error_code, std::string)>(
             std::move(s),
             [](auto& self, state& st, error_code ec) {
-                st.report();
                 self.complete(ec, ec ? std::string() : st.sink.take());
             },
             std::forward<CompletionToken>(token));
@@ -368,10 +371,7 @@ public:
         s->key = key;
         return async_operation<void(error_code, object_info)>(
             std::move(s),
-            [](auto& self, state& st, error_code ec) {
-                st.report();
-                self.complete(ec, std::move(st.info));
-            },
+            [](auto& self, state& st, error_code ec) { self.complete(ec, std::move(st.info)); },
             std::forward<CompletionToken>(token));
     }
 
@@ -389,11 +389,7 @@ public:
         auto s = start_state<state>("delete", call);
         s->key = key;
         return async_operation<void(error_code)>(
-            std::move(s),
-            [](auto& self, state& st, error_code ec) {
-                st.report();
-                self.complete(ec);
-            },
+            std::move(s), [](auto& self, state& st, error_code ec) { self.complete(ec); },
             std::forward<CompletionToken>(token));
     }
 
@@ -416,10 +412,7 @@ public:
         s->options = std::move(options);
         return async_operation<void(error_code, list_page)>(
             std::move(s),
-            [](auto& self, state& st, error_code ec) {
-                st.report();
-                self.complete(ec, std::move(st.page));
-            },
+            [](auto& self, state& st, error_code ec) { self.complete(ec, std::move(st.page)); },
             std::forward<CompletionToken>(token));
     }
 
@@ -448,7 +441,14 @@ private:
 
     template <class Signature, class State, class Finish, class CompletionToken>
     auto async_operation(std::unique_ptr<State> s, Finish finish, CompletionToken&& token) {
-        return core::async_run<Signature>(storage_, layers_, std::move(s), std::move(finish),
+        // Every async call hands its failure detail over the same way, then completes.
+        auto report_then_finish = [finish = std::move(finish)](auto& self, State& st,
+                                                               error_code ec) mutable {
+            st.report();
+            finish(self, st, ec);
+        };
+        return core::async_run<Signature>(storage_, layers_, std::move(s),
+                                          std::move(report_then_finish),
                                           std::forward<CompletionToken>(token));
     }
 

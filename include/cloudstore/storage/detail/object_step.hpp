@@ -7,6 +7,8 @@
 #include <cloudstore/core/operation.hpp>
 #include <cloudstore/object.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <string_view>
 
 namespace cloudstore::storage::detail {
@@ -67,5 +69,38 @@ private:
         return a;
     }
 };
+
+/// An ETag as the store keeps it: the quotes of the HTTP form removed.
+inline std::string_view unquote_etag(std::string_view etag) noexcept {
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
+        etag = etag.substr(1, etag.size() - 2);
+    return etag;
+}
+
+/// A read's If-Match / If-None-Match against the object's `etag`: precondition_failed,
+/// not_modified, or nothing.
+inline error_code read_conditions(const get_options* o, std::string_view etag) noexcept {
+    if (o == nullptr) return {};
+    if (!o->if_match.empty() && unquote_etag(o->if_match) != etag) return errc::precondition_failed;
+    if (!o->if_none_match.empty() && unquote_etag(o->if_none_match) == etag)
+        return errc::not_modified;
+    return {};
+}
+
+/// The bytes a read returns of an object of `size` bytes: all of them, or the range clamped
+/// to the object. Any range of an empty object is empty; a range starting at or past the end
+/// of a non-empty one is range_not_satisfiable.
+struct read_extent {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+inline error_code resolve_range(const get_options* o, std::uint64_t size, read_extent& out) {
+    out = {0, size};
+    if (o == nullptr || !o->range || size == 0) return {};
+    const auto& r = *o->range;
+    if (r.offset >= size) return errc::range_not_satisfiable;
+    out = {r.offset, std::min<std::uint64_t>(r.length.value_or(size), size - r.offset)};
+    return {};
+}
 
 } // namespace cloudstore::storage::detail

@@ -3,6 +3,7 @@
 #include <cloudstore/crypto/random.hpp>
 #include <cloudstore/storage/detail/list_pager.hpp>
 #include <cloudstore/storage/detail/local_key_path.hpp>
+#include <cloudstore/storage/detail/object_step.hpp>
 #include <cloudstore/storage/detail/verify_download.hpp>
 #include <cloudstore/storage/local.hpp>
 
@@ -228,12 +229,6 @@ inline object_info describe(int dir, std::string_view leaf, int content, std::st
     return info;
 }
 
-inline std::string_view unquote(std::string_view etag) noexcept {
-    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
-        etag = etag.substr(1, etag.size() - 2);
-    return etag;
-}
-
 inline bool write_all(int f, const char* p, std::size_t n) {
     while (n > 0) {
         const auto w = ::write(f, p, n);
@@ -422,7 +417,7 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
                     ec = errc::not_found;
                     ok = false;
                 } else if (::fstat(current.get(), &cur) != 0 ||
-                           etag_of(cur) != unquote(o.if_match)) {
+                           etag_of(cur) != storage::detail::unquote_etag(o.if_match)) {
                     ec = errc::precondition_failed;
                     ok = false;
                 }
@@ -470,30 +465,13 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
         object_info info = describe(dir.get(), leaf, f.get(), s.key, ec);
         ::flock(dir.get(), LOCK_UN);
         if (ec) return;
-        if (s.get != nullptr) {
-            if (!s.get->if_match.empty() && unquote(s.get->if_match) != info.etag) {
-                ec = errc::precondition_failed;
-                return;
-            }
-            if (!s.get->if_none_match.empty() && unquote(s.get->if_none_match) == info.etag) {
-                ec = errc::not_modified;
-                return;
-            }
-        }
+        if ((ec = storage::detail::read_conditions(s.get, info.etag))) return;
         a.request_sent = true;
         if (s.info != nullptr) *s.info = info;
         if (s.what == local_step::op::head || s.sink == nullptr) return;
-        std::uint64_t offset = 0, length = info.size;
-        if (s.get != nullptr && s.get->range && info.size != 0) {
-            const auto& r = *s.get->range;
-            if (r.offset >= info.size) {
-                ec = errc::range_not_satisfiable;
-                return;
-            }
-            offset = r.offset;
-            length = std::min<std::uint64_t>(r.length.value_or(info.size), info.size - offset);
-        }
-        if (s.get != nullptr && s.get->range && info.size == 0) length = 0;
+        storage::detail::read_extent extent;
+        if ((ec = storage::detail::resolve_range(s.get, info.size, extent))) return;
+        std::uint64_t offset = extent.offset, length = extent.length;
         const bool whole = length == info.size;
         s.sink->start(200, length, ec);
         std::vector<std::byte> buf(

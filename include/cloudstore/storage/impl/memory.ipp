@@ -25,12 +25,6 @@ struct memory::state {
 
 namespace memory_detail {
 
-inline std::string_view unquote(std::string_view etag) noexcept {
-    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
-        etag = etag.substr(1, etag.size() - 2);
-    return etag;
-}
-
 // The whole body of a put, read from its source.
 inline error_code read_all(http::body_source& body, std::string& out) {
     if (const auto size = body.size()) out.reserve(static_cast<std::size_t>(*size));
@@ -110,7 +104,7 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
                 a.failure.code = errc::not_found;
                 return;
             }
-            if (it->second.info.etag != unquote(o.if_match)) {
+            if (it->second.info.etag != storage::detail::unquote_etag(o.if_match)) {
                 a.failure.code = errc::precondition_failed;
                 return;
             }
@@ -135,33 +129,15 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
             }
             data = it->second.data;
             if (s.info != nullptr) *s.info = it->second.info;
-            if (s.get != nullptr) {
-                const auto& etag = it->second.info.etag;
-                if (!s.get->if_match.empty() && unquote(s.get->if_match) != etag) {
-                    a.failure.code = errc::precondition_failed;
-                    return;
-                }
-                if (!s.get->if_none_match.empty() && unquote(s.get->if_none_match) == etag) {
-                    a.failure.code = errc::not_modified;
-                    return;
-                }
-            }
+            if ((a.failure.code = storage::detail::read_conditions(s.get, it->second.info.etag)))
+                return;
         }
         a.request_sent = true;
         if (s.what == memory_step::op::head || s.sink == nullptr) return;
-        std::string_view bytes = *data;
-        if (s.get != nullptr && s.get->range && !bytes.empty()) {
-            const auto& r = *s.get->range;
-            if (r.offset >= bytes.size()) {
-                a.failure.code = errc::range_not_satisfiable;
-                return;
-            }
-            bytes = bytes.substr(static_cast<std::size_t>(r.offset),
-                                 r.length ? static_cast<std::size_t>(std::min<std::uint64_t>(
-                                                *r.length, bytes.size() - r.offset))
-                                          : std::string_view::npos);
-        }
-        if (s.get != nullptr && s.get->range && data->empty()) bytes = {};
+        storage::detail::read_extent extent;
+        if ((a.failure.code = storage::detail::resolve_range(s.get, data->size(), extent))) return;
+        const auto bytes = std::string_view(*data).substr(static_cast<std::size_t>(extent.offset),
+                                                          static_cast<std::size_t>(extent.length));
         error_code ec;
         s.sink->start(200, bytes.size(), ec);
         if (!ec && !bytes.empty())
