@@ -389,7 +389,7 @@ public:
         auto s = start_state<state>("delete", call);
         s->key = key;
         return async_operation<void(error_code)>(
-            std::move(s), [](auto& self, state& st, error_code ec) { self.complete(ec); },
+            std::move(s), [](auto& self, state&, error_code ec) { self.complete(ec); },
             std::forward<CompletionToken>(token));
     }
 
