@@ -3,7 +3,8 @@
 //
 // An operation algorithm is a small state machine with no I/O of its own. The driver asks it
 // `next(outcome)`: with no outcome at the start, then with the outcome of each step it asked
-// for. It answers with an `action`: perform its current step, wait, or done. The step itself
+// for. It answers with an `action`: perform its current step, perform several at once (a
+// fan-out), wait, or done. The step itself
 // is the storage's own type (an HTTP request for S3 and GCS, a file operation for local),
 // deriving from `step_base`, which carries what the driver and the mixins need without
 // reaching into the storage.
@@ -29,17 +30,28 @@ using clock = std::chrono::steady_clock;
 /// What an algorithm asks for next.
 struct action {
     enum class kind {
-        step, ///< perform the algorithm's current step (algorithm.step())
-        wait, ///< wait `delay`, then ask again with no new outcome
-        done, ///< finished with `result` (an empty code: success)
+        step,    ///< perform the algorithm's current step (algorithm.step())
+        fan_out, ///< perform several steps at once, at most `width` in flight (see below)
+        wait,    ///< wait `delay`, then ask again with no new outcome
+        done,    ///< finished with `result` (an empty code: success)
     };
     kind what = kind::done;
     std::chrono::milliseconds delay{};
     error_code result;
+    std::size_t width = 0;
 
-    static action perform() noexcept { return {kind::step, {}, {}}; }
-    static action wait_for(std::chrono::milliseconds d) noexcept { return {kind::wait, d, {}}; }
-    static action finish(error_code ec = {}) noexcept { return {kind::done, {}, ec}; }
+    static action perform() noexcept { return {kind::step, {}, {}, 0}; }
+    /// Several steps at once (the parts of a multipart upload). The driver asks the algorithm
+    /// for a step in each free lane (`launch(lane)`, `step(lane)`), retries each lane's step
+    /// on its own, and hands each final outcome back (`landed(lane, outcome)`). When nothing
+    /// is left to launch, or `landed` said stop, and every lane has landed, the driver asks
+    /// `next(nullptr)` again. `width` bounds what is in flight, and so the memory the
+    /// algorithm holds for it.
+    static action fan_out(std::size_t width) noexcept {
+        return {kind::fan_out, {}, {}, width == 0 ? 1 : width};
+    }
+    static action wait_for(std::chrono::milliseconds d) noexcept { return {kind::wait, d, {}, 0}; }
+    static action finish(error_code ec = {}) noexcept { return {kind::done, {}, ec, 0}; }
 };
 
 /// A checksum fed as bytes stream past: what the storage uses for a trailer (the value is
