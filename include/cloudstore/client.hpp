@@ -27,8 +27,9 @@
 namespace cloudstore {
 
 /// A storage policy: a step type, a name for metrics, the algorithm of each operation, and
-/// the way it performs a step. (Requirements written out in the concept; `memory` is the
-/// minimal model.)
+/// the way it performs a step: at once on the calling thread (`perform`, memory and local),
+/// or asynchronously (`async_perform` with `run_here` for the blocking face, the HTTP
+/// storages). (Requirements written out in the concept; `memory` is the minimal model.)
 template <class S>
 concept storage_policy = std::copy_constructible<S> &&
     requires(S& s, std::string_view key, http::body_source* body, http::body_sink* sink,
@@ -42,7 +43,8 @@ concept storage_policy = std::copy_constructible<S> &&
     s.head_algorithm(key, info);
     s.remove_algorithm(key);
     s.list_algorithm(lo, page);
-    s.perform(s.head_algorithm(key, info).step(), a);
+    requires core::blocking_storage<S, typename S::step> ||
+        core::async_storage<S, typename S::step>;
 };
 
 /// What every call may add: a time limit for the whole call (all attempts and waits), and

@@ -35,4 +35,5 @@
 
 #ifndef CLOUDSTORE_SRC_NO_HTTP
 #include <cloudstore/http/impl/transport.ipp>
+#include <cloudstore/storage/impl/s3.ipp>
 #endif

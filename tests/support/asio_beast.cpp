@@ -6,3 +6,4 @@
 
 // cloudstore's HTTP transport, compiled once beside them.
 #include <cloudstore/http/impl/transport.ipp>
+#include <cloudstore/storage/impl/s3.ipp>

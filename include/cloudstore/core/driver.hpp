@@ -356,12 +356,30 @@ concept blocking_storage = requires(S& s, Step& step, attempt_context& a) {
     s.perform(step, a);
 };
 
-/// Runs `algorithm` to its end on this thread, each step in turn (the lanes of a fan-out one
-/// after another: a blocking storage gains nothing from more). Returns its result (empty on
-/// success); the provider's detail of the failure is in `failure` when it failed.
+template <class Storage, operation_algorithm Algorithm, class Layers>
+error_code run_here(Storage& storage, Algorithm& algorithm, Layers& layers, operation_context& op,
+                    storage_failure* failure);
+template <class Storage, operation_algorithm Algorithm, class Layers>
+error_code run_in_turn(Storage& storage, Algorithm& algorithm, Layers& layers,
+                       operation_context& op, storage_failure* failure);
+
+/// Runs `algorithm` to its end on this thread and returns its result (empty on success); the
+/// provider's detail of the failure is in `failure` when it failed. A blocking storage's
+/// steps run in turn on this thread (the lanes of a fan-out one after another: it gains
+/// nothing from more); an async storage's run on this thread's private context (run_here).
 template <class Storage, operation_algorithm Algorithm, class Layers>
 error_code run_blocking(Storage& storage, Algorithm& algorithm, Layers& layers,
                         operation_context& op, storage_failure* failure = nullptr) {
+    using step_type = std::remove_cvref_t<decltype(algorithm.step())>;
+    if constexpr (!blocking_storage<Storage, step_type>)
+        return run_here(storage, algorithm, layers, op, failure);
+    else
+        return run_in_turn(storage, algorithm, layers, op, failure);
+}
+
+template <class Storage, operation_algorithm Algorithm, class Layers>
+error_code run_in_turn(Storage& storage, Algorithm& algorithm, Layers& layers,
+                       operation_context& op, storage_failure* failure) {
     driver<Algorithm, Layers> d(algorithm, layers, op);
     storage_failure kept;
     instruction next = d.start();
@@ -419,20 +437,19 @@ template <class Self, class State, class Storage, class Layers, class Finish>
 class async_runner
     : public std::enable_shared_from_this<async_runner<Self, State, Storage, Layers, Finish>> {
     using algorithm_type = std::decay_t<decltype(std::declval<State&>().algorithm())>;
-    using pool_executor = boost::asio::thread_pool::executor_type;
-    using timer_type =
-        boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>, pool_executor>;
+    using timer_type = boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>,
+                                                         boost::asio::any_io_executor>;
     using step_type = std::remove_cvref_t<decltype(std::declval<algorithm_type&>().step())>;
     static constexpr bool async_steps = async_storage<Storage, step_type>;
 
 public:
-    async_runner(Self self, Storage& storage, Layers& layers, std::unique_ptr<State> state,
-                 Finish finish)
+    async_runner(Self self, boost::asio::any_io_executor executor, Storage& storage,
+                 Layers& layers, std::unique_ptr<State> state, Finish finish)
         : self_(std::move(self))
         , storage_(storage)
         , state_(std::move(state))
         , finish_(std::move(finish))
-        , pool_(step_pool().get_executor()) {
+        , executor_(std::move(executor)) {
         state_->init(storage_);
         op_ = state_->operation();
         d_.emplace(state_->algorithm(), layers, op_);
@@ -480,7 +497,7 @@ private:
                 continue;
             case instruction::kind::wait: {
                 auto& t = io(next.lane).timer;
-                if (!t) t.emplace(pool_);
+                if (!t) t.emplace(executor_);
                 t->expires_after(next.delay);
                 t->async_wait([r = this->shared_from_this(), lane = next.lane](error_code) {
                     std::unique_lock lock(r->mutex_);
@@ -511,8 +528,8 @@ private:
             storage_.async_perform(*step, *attempt, signal.slot(), std::move(landed));
         } else {
             // A blocking storage performs on the step pool, never on the caller's executor.
-            boost::asio::post(pool_, [r = this->shared_from_this(), step, attempt,
-                                      landed = std::move(landed)]() mutable {
+            boost::asio::post(step_pool(), [r = this->shared_from_this(), step, attempt,
+                                            landed = std::move(landed)]() mutable {
                 r->storage_.perform(*step, *attempt);
                 landed();
             });
@@ -542,7 +559,7 @@ private:
         self_.reset();
         lock.unlock();
         if (inline_risk_) {
-            boost::asio::post(pool_, [target, done = std::move(done)]() mutable {
+            boost::asio::post(executor_, [target, done = std::move(done)]() mutable {
                 boost::asio::dispatch(target, std::move(done));
             });
         } else {
@@ -555,7 +572,7 @@ private:
     Storage& storage_;
     std::unique_ptr<State> state_;
     Finish finish_;
-    pool_executor pool_;
+    boost::asio::any_io_executor executor_; // waits, and completions that must not be inline
     operation_context op_;
     std::optional<driver<algorithm_type, Layers>> d_;
     std::deque<lane_io> io_; // stable addresses: lanes' timers and signals are in use
@@ -582,21 +599,71 @@ private:
 /// is an any_completion_executor, on which Asio 1.26 cannot post.)
 template <class Signature, class State, class Storage, class Layers, class Finish,
           class CompletionToken>
-auto async_run(Storage& storage, Layers& layers, std::unique_ptr<State> state, Finish finish,
-               CompletionToken&& token) {
+auto async_run_on(boost::asio::any_io_executor executor, Storage& storage, Layers& layers,
+                  std::unique_ptr<State> state, Finish finish, CompletionToken&& token) {
     return boost::asio::async_compose<CompletionToken, Signature>(
-        [&storage, &layers, state = std::move(state),
+        [&storage, &layers, executor, state = std::move(state),
          finish = std::move(finish)](auto& self) mutable {
-            using runner =
-                detail::async_runner<std::decay_t<decltype(self)>, State, Storage, Layers, Finish>;
+            using runner = detail::async_runner<std::decay_t<decltype(self)>, State, Storage,
+                                                Layers, Finish>;
             // Taken out before `self` moves: `self` holds this lambda, captures and all.
             auto owned = std::move(state);
             auto then = std::move(finish);
-            auto r = std::make_shared<runner>(std::move(self), storage, layers, std::move(owned),
-                                              std::move(then));
+            auto r = std::make_shared<runner>(std::move(self), executor, storage, layers,
+                                              std::move(owned), std::move(then));
             r->start();
         },
-        token, step_pool().get_executor());
+        token, executor);
+}
+
+/// The executor of a storage's async work: its own (an HTTP storage's transport), or the step
+/// pool for blocking storages.
+template <class Storage>
+boost::asio::any_io_executor work_executor(Storage& storage) {
+    if constexpr (requires { storage.executor(); })
+        return storage.executor();
+    else
+        return step_pool().get_executor();
+}
+
+template <class Signature, class State, class Storage, class Layers, class Finish,
+          class CompletionToken>
+auto async_run(Storage& storage, Layers& layers, std::unique_ptr<State> state, Finish finish,
+               CompletionToken&& token) {
+    return async_run_on<Signature>(work_executor(storage), storage, layers, std::move(state),
+                                   std::move(finish), std::forward<CompletionToken>(token));
+}
+
+/// The blocking face of an async storage (the HTTP storages): the async driver run to its end
+/// on this thread's private io_context (`storage.run_here`), so the lanes of a fan-out are in
+/// flight together and timeouts behave as in the async face. The algorithm stays the
+/// caller's.
+template <class Storage, operation_algorithm Algorithm, class Layers>
+error_code run_here(Storage& storage, Algorithm& algorithm, Layers& layers, operation_context& op,
+                    storage_failure* failure) {
+    struct borrowed {
+        Algorithm* a;
+        operation_context op;
+        storage_failure failure;
+        void init(Storage&) {}
+        Algorithm& algorithm() { return *a; }
+        operation_context operation() { return op; }
+    };
+    error_code result = errc::cancelled; // unless the run completes
+    storage.run_here([&](boost::asio::any_io_executor executor) {
+        auto state = std::make_unique<borrowed>();
+        state->a = &algorithm;
+        state->op = op;
+        async_run_on<void(error_code)>(
+            executor, storage, layers, std::move(state),
+            [&](auto& self, borrowed& st, error_code ec) {
+                op = st.op;
+                if (failure != nullptr) *failure = std::move(st.failure);
+                self.complete(ec);
+            },
+            [&result](error_code ec) { result = ec; });
+    });
+    return result;
 }
 
 } // namespace cloudstore::core

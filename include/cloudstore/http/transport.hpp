@@ -162,6 +162,24 @@ public:
     /// As above; throws storage_error on failure.
     CLOUDSTORE_DECL void exchange(request& req, response& res);
 
+    /// The blocking face of work with several exchanges at once (the parts of a multipart
+    /// upload): calls `start(executor)` with the executor of this thread's private io_context,
+    /// then runs that context until no work is left. Every async_exchange started meanwhile
+    /// on this thread (by `start` and by the handlers it leads to, which run here) goes over
+    /// that context and this thread's pool, as `exchange` does: the caller's own executors
+    /// are never used. Not to be nested in another run_here or exchange on this thread.
+    template <class Start>
+    void run_here(Start&& start) {
+        here_scope scope(*this);
+        start(scope.executor());
+        scope.run();
+    }
+
+    /// Where an exchange started now from this thread would complete: this thread's private
+    /// context inside run_here, the transport's executor otherwise (for work that must
+    /// complete beside the exchanges, never inline).
+    CLOUDSTORE_DECL boost::asio::any_io_executor completion_executor() const;
+
     /// Counters of both faces together.
     CLOUDSTORE_DECL transport_stats stats() const;
     const transport_options& options() const noexcept { return options_; }
@@ -169,6 +187,20 @@ public:
     struct state;
 
 private:
+    // This thread's private context, marked as the one async exchanges go to while in scope.
+    class here_scope {
+    public:
+        CLOUDSTORE_DECL explicit here_scope(transport& t);
+        CLOUDSTORE_DECL ~here_scope();
+        here_scope(const here_scope&) = delete;
+        here_scope& operator=(const here_scope&) = delete;
+        CLOUDSTORE_DECL boost::asio::any_io_executor executor() const;
+        CLOUDSTORE_DECL void run();
+
+    private:
+        void* face_;
+    };
+
     CLOUDSTORE_DECL void start_async(request& req, response& res,
                                      boost::asio::any_completion_handler<exchange_signature> h);
 

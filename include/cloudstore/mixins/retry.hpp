@@ -7,6 +7,8 @@
 // not idempotent or whose body cannot rewind once its request went out, whatever the policy.
 #pragma once
 
+#include <cloudstore/http/http_date.hpp>
+
 #include <cloudstore/core/operation.hpp>
 
 #include <algorithm>
@@ -122,11 +124,9 @@ public:
     Policy policy;
 };
 
-/// A Retry-After header's wait: delta-seconds, or an HTTP date (RFC 9110 §10.2.3) from `now`.
-/// Nullopt when the value is neither.
-inline std::optional<std::chrono::milliseconds>
-parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
+/// A Retry-After header's wait: delta-seconds, or an HTTP date (RFC 9110 §10.2.3) from `now`
+/// (the storages read it into the attempt; here for the mixin's users too).
+using http::parse_retry_after;
 
 } // namespace cloudstore
 
-#include <cloudstore/mixins/impl/retry.hpp>

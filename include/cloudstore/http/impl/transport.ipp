@@ -847,20 +847,59 @@ CLOUDSTORE_DECL transport::transport(boost::asio::any_io_executor executor,
 
 CLOUDSTORE_DECL transport::~transport() = default;
 
+namespace detail {
+// The transport whose run_here scope this thread is in, and that scope's face.
+struct here_marker {
+    const transport::state* owner = nullptr;
+    blocking_face* face = nullptr;
+};
+inline here_marker& this_thread_here() {
+    thread_local here_marker marker;
+    return marker;
+}
+inline blocking_face& this_thread_face(transport::state& state) {
+    std::lock_guard lock(state.blocking_mutex);
+    auto& slot = state.blocking[std::this_thread::get_id()];
+    if (!slot) slot = std::make_unique<blocking_face>();
+    return *slot;
+}
+} // namespace detail
+
 CLOUDSTORE_DECL void
 transport::start_async(request& req, response& res,
                        boost::asio::any_completion_handler<exchange_signature> handler) {
+    const auto& here = detail::this_thread_here();
+    if (here.owner == state_.get()) {
+        // Inside run_here on this thread: its private context and pool.
+        detail::start(state_, here.face->pool, here.face->context.get_executor(), req, res,
+                      std::move(handler));
+        return;
+    }
     detail::start(state_, state_->async_pool, state_->executor, req, res, std::move(handler));
 }
 
+
+CLOUDSTORE_DECL transport::here_scope::here_scope(transport& t) {
+    auto& face = detail::this_thread_face(*t.state_);
+    detail::this_thread_here() = {t.state_.get(), &face};
+    face_ = &face;
+    face.context.restart();
+}
+
+CLOUDSTORE_DECL transport::here_scope::~here_scope() {
+    detail::this_thread_here() = {};
+}
+
+CLOUDSTORE_DECL boost::asio::any_io_executor transport::here_scope::executor() const {
+    return static_cast<detail::blocking_face*>(face_)->context.get_executor();
+}
+
+CLOUDSTORE_DECL void transport::here_scope::run() {
+    static_cast<detail::blocking_face*>(face_)->context.run();
+}
+
 CLOUDSTORE_DECL void transport::exchange(request& req, response& res, error_code& ec) {
-    detail::blocking_face* face = nullptr;
-    {
-        std::lock_guard lock(state_->blocking_mutex);
-        auto& slot = state_->blocking[std::this_thread::get_id()];
-        if (!slot) slot = std::make_unique<detail::blocking_face>();
-        face = slot.get();
-    }
+    detail::blocking_face* face = &detail::this_thread_face(*state_);
     ec = {};
     bool done = false;
     face->context.restart();
@@ -882,6 +921,12 @@ CLOUDSTORE_DECL void transport::exchange(request& req, response& res) {
         failure.http_status = static_cast<int>(res.status);
         throw_storage_error(failure);
     }
+}
+
+CLOUDSTORE_DECL boost::asio::any_io_executor transport::completion_executor() const {
+    const auto& here = detail::this_thread_here();
+    if (here.owner == state_.get()) return here.face->context.get_executor();
+    return state_->executor;
 }
 
 CLOUDSTORE_DECL transport_stats transport::stats() const {

@@ -1,0 +1,182 @@
+// `s3` storage: Amazon S3 and S3-compatible servers (Ceph RGW, MinIO, ...) over the S3 REST
+// API, each request signed with SigV4 and sent by the HTTP transport. Every operation is a
+// sans-io algorithm of `s3_step`s (one HTTP exchange each); `s3` performs a step
+// asynchronously (`async_perform`), and the blocking face runs the same driver on the
+// transport's per-thread private context (`run_here`).
+//
+// Thread safety: an `s3` (and its copies, which share one transport and signer) may be used
+// from many threads at once.
+#pragma once
+
+#include <cloudstore/auth/sigv4.hpp>
+#include <cloudstore/core/algorithms.hpp>
+#include <cloudstore/credentials/provider.hpp>
+#include <cloudstore/http/transport.hpp>
+#include <cloudstore/object.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cloudstore {
+
+/// Where and how an `s3` storage reaches its bucket.
+struct s3_options {
+    std::string bucket;
+    std::string region = "us-east-1";
+    /// Empty: AWS, `https://s3.<region>.amazonaws.com`. Otherwise `http[s]://host[:port]` of an
+    /// S3-compatible server (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL).
+    std::string endpoint;
+    enum class addressing {
+        automatic,      ///< virtual-hosted on AWS; path style for a bucket name with dots, an
+                        ///< explicit endpoint or an IP address
+        path,           ///< https://host/bucket/key
+        virtual_hosted, ///< https://bucket.host/key
+    };
+    addressing style = addressing::automatic;
+    aws_credentials credentials;
+    /// The host of public URLs (a CDN in front of the bucket, S3_CUSTOM_DOMAIN); empty: the
+    /// bucket's own URL.
+    std::string custom_domain;
+    http::transport_options transport;
+    /// Over TLS, bodies are sent as UNSIGNED-PAYLOAD (TLS keeps them intact, and the SDKs do the
+    /// same); over plain HTTP, or when this is false, a body that can be read twice is hashed
+    /// first and its SHA-256 signed.
+    bool unsigned_payload_over_tls = true;
+
+    /// The options the environment gives: S3_BUCKET_NAME, AWS_REGION / AWS_DEFAULT_REGION,
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_S3 /
+    /// AWS_ENDPOINT_URL, S3_CUSTOM_DOMAIN, S3_ADDRESSING_STYLE (path|virtual), AWS_CA_BUNDLE.
+    /// A missing bucket or key sets `ec` to errc::invalid_configuration.
+    CLOUDSTORE_DECL static s3_options from_environment(error_code& ec);
+};
+
+/// One S3 request and what to do with its reply.
+struct s3_step : core::step_base {
+    enum class kind : std::uint8_t {
+        put,
+        get,
+        head,
+        remove,
+        list,
+        copy,
+        remove_many,
+        create_upload,
+        upload_part,
+        complete_upload,
+        abort_upload,
+    };
+    kind what = kind::get;
+    std::string method = "GET";
+    /// The object's key; empty for a request on the bucket itself.
+    std::string key;
+    /// Query parameters, decoded.
+    std::vector<std::pair<std::string, std::string>> query;
+    /// Headers sent and signed besides those the signer adds.
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// An XML body the step owns (DeleteObjects, CompleteMultipartUpload); `body` points at it.
+    std::string owned_body;
+
+    /// Filled from a successful reply: put, get, head, copy, complete.
+    object_info* info = nullptr;
+    /// list: the page.
+    list_page* page = nullptr;
+    /// remove_many: each key's outcome, in the order of `batch`.
+    std::vector<error_code>* results = nullptr;
+    std::span<const std::string> batch;
+    std::size_t batch_offset = 0;
+    /// create_upload: the upload id; upload_part: the part's ETag.
+    std::string* upload_id = nullptr;
+    std::string* part_etag = nullptr;
+};
+
+class s3 {
+public:
+    using step = s3_step;
+    static constexpr std::string_view storage_type = "s3";
+
+    /// Async operations run on the system executor's threads.
+    CLOUDSTORE_DECL explicit s3(s3_options options);
+    /// Async operations (their exchanges and waits) run on `executor`.
+    CLOUDSTORE_DECL s3(s3_options options, boost::asio::any_io_executor executor);
+
+    // -- the operations' algorithms (see storage_policy) ------------------------------------
+    using one_step = core::single_step<s3_step>;
+    CLOUDSTORE_DECL one_step put_algorithm(std::string_view key, http::body_source* body,
+                                           const put_options& options, object_info& out) const;
+    CLOUDSTORE_DECL one_step get_algorithm(std::string_view key, const get_options& options,
+                                           http::body_sink* sink, object_info& out) const;
+    CLOUDSTORE_DECL one_step head_algorithm(std::string_view key, object_info& out) const;
+    CLOUDSTORE_DECL one_step remove_algorithm(std::string_view key) const;
+    CLOUDSTORE_DECL one_step list_algorithm(const list_options& options, list_page& out) const;
+    CLOUDSTORE_DECL one_step copy_algorithm(std::string_view source, std::string_view target,
+                                            const put_options* replace, object_info& out) const;
+
+    /// DeleteObjects in batches of up to 1,000 keys, one after another; each key's own
+    /// outcome goes in `results`.
+    class remove_many_type {
+    public:
+        CLOUDSTORE_DECL remove_many_type(std::span<const std::string> keys,
+                                         std::vector<error_code>& results);
+        CLOUDSTORE_DECL core::action next(const core::attempt_context* done);
+        s3_step& step() noexcept { return step_; }
+
+    private:
+        std::span<const std::string> keys_;
+        std::vector<error_code>& results_;
+        std::size_t next_ = 0;
+        s3_step step_;
+        http::memory_source body_{std::string_view()};
+    };
+    remove_many_type remove_many_algorithm(std::span<const std::string> keys,
+                                           std::vector<error_code>& results) const {
+        return {keys, results};
+    }
+
+    /// A presigned GET or PUT URL, valid for `expires` (1 s to 7 days).
+    CLOUDSTORE_DECL std::string presigned_url(std::string_view key, bool put,
+                                              std::chrono::seconds expires,
+                                              error_code& ec) const;
+    /// The object's unsigned URL: on S3_CUSTOM_DOMAIN when set, else the bucket's endpoint.
+    CLOUDSTORE_DECL std::string public_url(std::string_view key, error_code& ec) const;
+
+    // -- performing steps ------------------------------------------------------------------
+    /// Starts `s` (one signed exchange); `handler()` runs when its outcome is in `a`.
+    template <class Handler>
+    void async_perform(s3_step& s, core::attempt_context& a, boost::asio::cancellation_slot slot,
+                       Handler&& handler) {
+        start(s, a, slot, boost::asio::any_completion_handler<void()>(
+                              std::forward<Handler>(handler)));
+    }
+    /// The blocking face: see http::transport::run_here.
+    template <class Start>
+    void run_here(Start&& start) {
+        transport().run_here(std::forward<Start>(start));
+    }
+    CLOUDSTORE_DECL boost::asio::any_io_executor executor() const;
+    CLOUDSTORE_DECL http::transport& transport() const;
+    CLOUDSTORE_DECL const s3_options& options() const;
+
+    struct state;
+
+private:
+    CLOUDSTORE_DECL void start(s3_step& s, core::attempt_context& a,
+                               boost::asio::cancellation_slot slot,
+                               boost::asio::any_completion_handler<void()> handler);
+    std::shared_ptr<state> state_;
+};
+
+} // namespace cloudstore
+
+#ifdef CLOUDSTORE_HEADER_ONLY
+#include <cloudstore/storage/impl/s3.ipp>
+#endif
