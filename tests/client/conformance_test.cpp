@@ -17,6 +17,9 @@ using namespace cloudstore;
 struct memory_row {
     using storage = memory;
     static constexpr std::string_view name = "memory";
+    static constexpr bool keeps_metadata_underscores = true;
+    static constexpr bool nul_in_keys = true;
+    static constexpr condition if_match_on_missing = condition::not_found;
     static constexpr bool presigned_urls = false;
     static constexpr bool public_urls = false;
     static constexpr std::string_view url_scheme = "";
@@ -27,6 +30,9 @@ struct memory_row {
 struct local_row {
     using storage = local;
     static constexpr std::string_view name = "local";
+    static constexpr bool keeps_metadata_underscores = true;
+    static constexpr bool nul_in_keys = true;
+    static constexpr condition if_match_on_missing = condition::not_found;
     static constexpr bool presigned_urls = false;
     static constexpr bool public_urls = true; // file://
     static constexpr std::string_view url_scheme = "file://";

@@ -20,7 +20,6 @@
 #include <thread>
 #include <vector>
 
-
 using namespace cloudstore;
 using namespace std::string_literals;
 
@@ -36,6 +35,24 @@ void count(std::string_view store, std::string_view operation) {
 }
 const std::vector<std::string> operations = {"put",    "get",  "head", "exists",
                                              "delete", "list", "async"};
+
+// What a store gives back of with_metadata()'s names: Ceph RGW turns '_' into '-' in
+// metadata names (AWS S3 keeps them), so its row says so.
+template <class Row>
+metadata_map expected_metadata(const metadata_map& sent) {
+    if constexpr (Row::keeps_metadata_underscores) {
+        return sent;
+    } else {
+        metadata_map out;
+        for (const auto& [sent_name, value] : sent) {
+            std::string name = sent_name;
+            for (auto& ch : name)
+                if (ch == '_') ch = '-';
+            out[name] = value;
+        }
+        return out;
+    }
+}
 
 put_options with_metadata() {
     put_options o;
@@ -69,7 +86,7 @@ TEST_CASE_TEMPLATE("conformance: put, get and head round trip, with metadata", R
     CHECK(head.content_type == "audio/wav");
     CHECK(head.cache_control == "max-age=60");
     CHECK(head.content_disposition == "attachment; filename=\"a.wav\"");
-    CHECK(head.metadata == with_metadata().metadata);
+    CHECK(head.metadata == expected_metadata<Row>(with_metadata().metadata));
     CHECK(c.exists("audio/1.wav", ec));
     count(Row::name, "exists");
     // A second put replaces the object and its ETag.
@@ -117,6 +134,11 @@ TEST_CASE_TEMPLATE("conformance: keys at the edges, and invalid keys", Row, CONF
           "./a"s, "a/b"s, "a/b/c"s, "a//b/"s, "nul\0inside"s, "100%"s, "/leading"s}) {
         INFO(key);
         c.put(key, "v:" + key, put_options{}, ec);
+        if (!Row::nul_in_keys && key.find('\0') != std::string::npos) {
+            // A valid key the server refuses (Ceph RGW answers 400): a clear error.
+            CHECK(ec == condition::invalid_argument);
+            continue;
+        }
         CHECK_FALSE(ec);
         CHECK(c.get(key, {}, ec) == "v:" + key);
         CHECK_FALSE(ec);
@@ -180,7 +202,7 @@ TEST_CASE_TEMPLATE("conformance: conditional reads and writes", Row, CONFORMANCE
     c.put("k", "4"s, replace, ec); // the ETag moved on
     CHECK(ec == condition::precondition_failed);
     c.put("absent", "4"s, replace, ec);
-    CHECK(ec == condition::not_found);
+    CHECK(ec == Row::if_match_on_missing);
     count(Row::name, "put");
 
     const auto now = c.head("k");
@@ -364,7 +386,7 @@ TEST_CASE_TEMPLATE("conformance: copy, batch delete, and URLs by capability", Ro
     REQUIRE_FALSE(ec);
     CHECK(copied.size == 3);
     CHECK(c.get("dst/a.wav") == "abc");
-    CHECK(c.head("dst/a.wav").metadata == with_metadata().metadata); // kept
+    CHECK(c.head("dst/a.wav").metadata == expected_metadata<Row>(with_metadata().metadata)); // kept
     CHECK(c.head("dst/a.wav").content_type == "audio/wav");
     put_options other;
     other.content_type = "text/plain";
@@ -409,8 +431,7 @@ TEST_CASE_TEMPLATE("conformance: copy, batch delete, and URLs by capability", Ro
     }
 }
 
-TEST_CASE_TEMPLATE("conformance: every store ran every operation's cases", Row,
-                   CONFORMANCE_ROWS) {
+TEST_CASE_TEMPLATE("conformance: every store ran every operation's cases", Row, CONFORMANCE_ROWS) {
     for (const auto& op : operations) {
         INFO(Row::name << " " << op);
         CHECK(tally()[{std::string(Row::name), op}] > 0);

@@ -443,8 +443,8 @@ class async_runner
     static constexpr bool async_steps = async_storage<Storage, step_type>;
 
 public:
-    async_runner(Self self, boost::asio::any_io_executor executor, Storage& storage,
-                 Layers& layers, std::unique_ptr<State> state, Finish finish)
+    async_runner(Self self, boost::asio::any_io_executor executor, Storage& storage, Layers& layers,
+                 std::unique_ptr<State> state, Finish finish)
         : self_(std::move(self))
         , storage_(storage)
         , state_(std::move(state))
@@ -604,8 +604,8 @@ auto async_run_on(boost::asio::any_io_executor executor, Storage& storage, Layer
     return boost::asio::async_compose<CompletionToken, Signature>(
         [&storage, &layers, executor, state = std::move(state),
          finish = std::move(finish)](auto& self) mutable {
-            using runner = detail::async_runner<std::decay_t<decltype(self)>, State, Storage,
-                                                Layers, Finish>;
+            using runner =
+                detail::async_runner<std::decay_t<decltype(self)>, State, Storage, Layers, Finish>;
             // Taken out before `self` moves: `self` holds this lambda, captures and all.
             auto owned = std::move(state);
             auto then = std::move(finish);

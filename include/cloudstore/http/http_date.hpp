@@ -26,8 +26,8 @@ civil(std::int64_t year, std::int64_t month, std::int64_t day, std::int64_t hour
                                            std::chrono::month{static_cast<unsigned>(month)},
                                            std::chrono::day{static_cast<unsigned>(day)}};
     if (!date.ok()) return std::nullopt;
-    return std::chrono::sys_days{date} + std::chrono::hours(hour) +
-           std::chrono::minutes(minute) + std::chrono::seconds(second);
+    return std::chrono::sys_days{date} + std::chrono::hours(hour) + std::chrono::minutes(minute) +
+           std::chrono::seconds(second);
 }
 } // namespace detail
 

@@ -129,4 +129,3 @@ public:
 using http::parse_retry_after;
 
 } // namespace cloudstore
-

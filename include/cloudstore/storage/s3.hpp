@@ -113,13 +113,41 @@ public:
     using one_step = core::single_step<s3_step>;
     CLOUDSTORE_DECL one_step put_algorithm(std::string_view key, http::body_source* body,
                                            const put_options& options, object_info& out) const;
-    CLOUDSTORE_DECL one_step get_algorithm(std::string_view key, const get_options& options,
+    /// A GET; a range that S3 refuses (416) is settled by a HEAD: on an empty object every
+    /// range is empty (the API's rule), on any other the refusal stands.
+    class get_type {
+    public:
+        get_type(one_step get, one_step head)
+            : get_(std::move(get))
+            , head_(std::move(head)) {}
+        CLOUDSTORE_DECL core::action next(const core::attempt_context* done);
+        s3_step& step() noexcept { return heading_ ? head_.s : get_.s; }
+
+    private:
+        one_step get_, head_;
+        bool heading_ = false;
+        error_code refusal_;
+    };
+    CLOUDSTORE_DECL get_type get_algorithm(std::string_view key, const get_options& options,
                                            http::body_sink* sink, object_info& out) const;
     CLOUDSTORE_DECL one_step head_algorithm(std::string_view key, object_info& out) const;
     CLOUDSTORE_DECL one_step remove_algorithm(std::string_view key) const;
     CLOUDSTORE_DECL one_step list_algorithm(const list_options& options, list_page& out) const;
-    CLOUDSTORE_DECL one_step copy_algorithm(std::string_view source, std::string_view target,
-                                            const put_options* replace, object_info& out) const;
+    /// CopyObject, then a HEAD of the copy: S3's reply to a copy has only the ETag and date.
+    class copy_type {
+    public:
+        copy_type(one_step copy, one_step head)
+            : copy_(std::move(copy))
+            , head_(std::move(head)) {}
+        CLOUDSTORE_DECL core::action next(const core::attempt_context* done);
+        s3_step& step() noexcept { return heading_ ? head_.s : copy_.s; }
+
+    private:
+        one_step copy_, head_;
+        bool heading_ = false;
+    };
+    CLOUDSTORE_DECL copy_type copy_algorithm(std::string_view source, std::string_view target,
+                                             const put_options* replace, object_info& out) const;
 
     /// DeleteObjects in batches of up to 1,000 keys, one after another; each key's own
     /// outcome goes in `results`.
@@ -144,8 +172,7 @@ public:
 
     /// A presigned GET or PUT URL, valid for `expires` (1 s to 7 days).
     CLOUDSTORE_DECL std::string presigned_url(std::string_view key, bool put,
-                                              std::chrono::seconds expires,
-                                              error_code& ec) const;
+                                              std::chrono::seconds expires, error_code& ec) const;
     /// The object's unsigned URL: on S3_CUSTOM_DOMAIN when set, else the bucket's endpoint.
     CLOUDSTORE_DECL std::string public_url(std::string_view key, error_code& ec) const;
 
@@ -154,8 +181,8 @@ public:
     template <class Handler>
     void async_perform(s3_step& s, core::attempt_context& a, boost::asio::cancellation_slot slot,
                        Handler&& handler) {
-        start(s, a, slot, boost::asio::any_completion_handler<void()>(
-                              std::forward<Handler>(handler)));
+        start(s, a, slot,
+              boost::asio::any_completion_handler<void()>(std::forward<Handler>(handler)));
     }
     /// The blocking face: see http::transport::run_here.
     template <class Start>

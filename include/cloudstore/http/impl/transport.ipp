@@ -878,7 +878,6 @@ transport::start_async(request& req, response& res,
     detail::start(state_, state_->async_pool, state_->executor, req, res, std::move(handler));
 }
 
-
 CLOUDSTORE_DECL transport::here_scope::here_scope(transport& t) {
     auto& face = detail::this_thread_face(*t.state_);
     detail::this_thread_here() = {t.state_.get(), &face};
