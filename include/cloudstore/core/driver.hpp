@@ -609,7 +609,8 @@ auto async_run_on(boost::asio::any_io_executor executor, Storage& storage, Layer
             // Taken out before `self` moves: `self` holds this lambda, captures and all.
             auto owned = std::move(state);
             auto then = std::move(finish);
-            auto r = std::make_shared<runner>(std::move(self), executor, storage, layers,
+            auto ex = executor;
+            auto r = std::make_shared<runner>(std::move(self), std::move(ex), storage, layers,
                                               std::move(owned), std::move(then));
             r->start();
         },
