@@ -113,7 +113,7 @@ inline std::string url_decode(std::string_view in) {
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size() + 0 && i + 2 <= in.size() - 1 + 0) {
+        if (in[i] == '%' && i + 2 < in.size()) {
             unsigned v = 0;
             auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
             if (ec == std::errc{} && p == in.data() + i + 3) {
@@ -150,16 +150,36 @@ inline bool parse_list(std::string_view xml, list_page& page) {
     return true;
 }
 
-// An <Error> body: code, message, request id. False when `xml` holds none.
-inline bool parse_error(std::string_view xml, storage_failure& f) {
-    pugi::xml_document doc;
-    if (xml.empty() || !doc.load_buffer(xml.data(), xml.size())) return false;
-    const auto e = doc.child("Error");
-    if (!e) return false;
+// An <Error> element: code, message, request id.
+inline void read_error(const pugi::xml_node& e, storage_failure& f) {
     f.provider_code = child_text(e, "Code");
     f.message = child_text(e, "Message");
     if (auto id = child_text(e, "RequestId"); !id.empty()) f.request_id = id;
-    return true;
+}
+
+// An error reply's body (possibly empty, as for HEAD): its <Error>, when it has one.
+inline void parse_error(std::string_view xml, storage_failure& f) {
+    pugi::xml_document doc;
+    if (xml.empty() || !doc.load_buffer(xml.data(), xml.size())) return;
+    if (const auto e = doc.child("Error")) read_error(e, f);
+}
+
+// A 2xx XML reply, parsed once: its root element; or a null node, with the failure in `f`,
+// when it is no XML or an <Error> (CopyObject, CompleteMultipartUpload and DeleteObjects can
+// fail after their 200 has begun).
+inline pugi::xml_node reply_root(const std::string& xml, pugi::xml_document& doc,
+                                 storage_failure& f) {
+    if (!doc.load_buffer(xml.data(), xml.size()) || !doc.first_child()) {
+        f.code = errc::malformed_response;
+        return {};
+    }
+    const auto root = doc.first_child();
+    if (std::string_view(root.name()) == "Error") {
+        read_error(root, f);
+        f.code = make_s3_error(f.provider_code, 200);
+        return {};
+    }
+    return root;
 }
 
 inline void xml_escape(std::string& out, std::string_view in) {
@@ -597,20 +617,13 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
         break;
     case s3_step::kind::copy:
     case s3_step::kind::complete_upload: {
-        // Both can fail after a 200 has begun: the error is then the body.
-        if (parse_error(x.reply, a.failure)) {
-            a.failure.code = make_s3_error(a.failure.provider_code, 200);
-            return;
-        }
         pugi::xml_document doc;
-        if (!doc.load_buffer(x.reply.data(), x.reply.size()) || !doc.first_child()) {
-            a.failure.code = errc::malformed_response;
-            return;
-        }
+        const auto root = reply_root(x.reply, doc, a.failure);
+        if (!root) return;
         if (s.info != nullptr) {
             s.info->key = s.key;
-            s.info->etag = std::string(
-                storage::detail::unquote_etag(doc.first_child().child("ETag").text().as_string()));
+            s.info->etag =
+                std::string(storage::detail::unquote_etag(root.child("ETag").text().as_string()));
         }
         break;
     }
@@ -620,16 +633,13 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
         break;
     case s3_step::kind::remove_many: {
         pugi::xml_document doc;
-        if (parse_error(x.reply, a.failure)) {
-            a.failure.code = make_s3_error(a.failure.provider_code, 200);
-            return;
-        }
-        if (!doc.load_buffer(x.reply.data(), x.reply.size()) || !doc.child("DeleteResult")) {
+        const auto root = reply_root(x.reply, doc, a.failure);
+        if (!root) return;
+        if (std::string_view(root.name()) != "DeleteResult") {
             a.failure.code = errc::malformed_response;
             return;
         }
         // Quiet mode: only the failed keys are listed.
-        const auto root = doc.child("DeleteResult");
         for (auto e = root.child("Error"); e; e = e.next_sibling("Error")) {
             const std::string key = child_text(e, "Key");
             const auto code = make_s3_error(child_text(e, "Code"), 0);
@@ -641,12 +651,9 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
     }
     case s3_step::kind::create_upload: {
         pugi::xml_document doc;
-        if (!doc.load_buffer(x.reply.data(), x.reply.size())) {
-            a.failure.code = errc::malformed_response;
-            return;
-        }
-        const std::string id =
-            doc.child("InitiateMultipartUploadResult").child("UploadId").text().as_string();
+        const auto root = reply_root(x.reply, doc, a.failure);
+        if (!root) return;
+        const std::string id = root.child("UploadId").text().as_string();
         if (id.empty()) a.failure.code = errc::malformed_response;
         if (s.upload_id != nullptr) *s.upload_id = id;
         break;
