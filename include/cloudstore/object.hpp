@@ -55,6 +55,21 @@ struct object_info {
     std::string checksum;
 };
 
+/// Encryption at rest by the store, beyond its default.
+struct server_encryption {
+    enum class mode {
+        none,          ///< the bucket's default
+        store_managed, ///< keys the store manages (S3: SSE-S3, AES256)
+        kms,           ///< a key of the provider's key service (S3: SSE-KMS)
+        customer_key,  ///< a key the caller holds and sends with every request (S3: SSE-C)
+    };
+    mode what = mode::none;
+    /// kms: the key's id or ARN; empty: the account's default key.
+    std::string kms_key_id;
+    /// customer_key: the 32 raw bytes of an AES-256 key. Sent only over TLS; never logged.
+    std::string customer_key;
+};
+
 /// How an object is written.
 struct put_options {
     std::string content_type; ///< empty: application/octet-stream
@@ -67,6 +82,15 @@ struct put_options {
     /// Replace only this version: fail with condition::precondition_failed when the object's
     /// ETag differs (condition::not_found when there is none).
     std::string if_match;
+    /// The store's storage class ("STANDARD_IA", "GLACIER_IR", ... on S3); empty: the
+    /// bucket's default. Stores without classes (memory, local) ignore it.
+    std::string storage_class;
+    /// A canned ACL ("private", "public-read", "bucket-owner-full-control", ...); empty: the
+    /// bucket's default. Stores without ACLs (memory, local) ignore it.
+    std::string acl;
+    /// Stores that cannot encrypt (memory, local) refuse any mode but none with
+    /// errc::not_supported rather than store the bytes in the clear.
+    server_encryption encryption;
 };
 
 /// How an object is read.
@@ -76,6 +100,11 @@ struct get_options {
     std::string if_match;
     /// Fail with condition::not_modified when the ETag is this one.
     std::string if_none_match;
+    /// Fail with condition::not_modified unless the object changed after this time (to the
+    /// second, as HTTP dates go). Ignored when if_none_match is set (RFC 9110, 13.2.2).
+    std::optional<std::chrono::system_clock::time_point> if_modified_since;
+    /// The key of an object stored with server_encryption::mode::customer_key (32 raw bytes).
+    std::string customer_key;
 };
 
 /// One page of a listing request.

@@ -3,6 +3,7 @@
 
 #include <cloudstore/core/operation.hpp>
 
+#include <cstddef>
 #include <optional>
 
 namespace cloudstore::core {
@@ -29,6 +30,15 @@ struct refusable {
         return inner->next(outcome);
     }
     auto& step() { return inner->step(); }
+    // A fan-out's lanes, when the algorithm has them.
+    bool launch(std::size_t lane) requires requires(Algorithm& a) { a.launch(lane); }
+    { return inner->launch(lane); }
+    auto& step(std::size_t lane) requires requires(Algorithm& a) { a.launch(lane); }
+    { return inner->step(lane); }
+    bool landed(std::size_t lane, const attempt_context& outcome) requires requires(Algorithm& a) {
+        a.launch(lane);
+    }
+    { return inner->landed(lane, outcome); }
 };
 
 } // namespace cloudstore::core

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,6 +39,18 @@ public:
 
     /// Starts again from the first byte; false (and `ec`) when the source cannot.
     virtual bool rewind(error_code& ec) = 0;
+
+    /// A source of bytes [offset, offset + length) of this one, read independently of it and
+    /// of other slices (the parts of a multipart upload, in flight together), valid while
+    /// this source lives. Null when the source cannot (a stream: its parts are read in turn
+    /// into buffers instead); a range beyond the end sets `ec` to invalid_argument.
+    virtual std::unique_ptr<body_source> slice(std::uint64_t offset, std::uint64_t length,
+                                               error_code& ec) const {
+        (void)offset;
+        (void)length;
+        ec = {};
+        return nullptr;
+    }
 };
 
 /// A body in memory. Views `data`, which must outlive the source. Rewindable.
@@ -59,6 +72,15 @@ public:
         return true;
     }
     void reset() noexcept { remaining_ = data_; }
+    std::unique_ptr<body_source> slice(std::uint64_t offset, std::uint64_t length,
+                                       error_code& ec) const override {
+        ec = {};
+        if (offset > data_.size() || length > data_.size() - offset) {
+            ec = errc::invalid_argument;
+            return nullptr;
+        }
+        return std::make_unique<memory_source>(data_.subspan(offset, length));
+    }
 
 private:
     std::span<const std::byte> data_;
@@ -83,15 +105,27 @@ public:
                                                     error_code& ec) override;
     bool rewindable() const noexcept override { return true; }
     CLOUDSTORE_DECL bool rewind(error_code& ec) override;
+    /// Reads the same open file (pread at its own offsets: slices may be read at once).
+    CLOUDSTORE_DECL std::unique_ptr<body_source> slice(std::uint64_t offset, std::uint64_t length,
+                                                       error_code& ec) const override;
     /// The bytes this source reads at a time (the transport's scratch buffer size).
     std::size_t piece_size() const noexcept { return piece_size_; }
 
 private:
+    file_source(int shared_fd, std::uint64_t offset, std::uint64_t length,
+                std::size_t piece_size) noexcept
+        : fd_(shared_fd)
+        , offset_(offset)
+        , length_(length)
+        , piece_size_(piece_size)
+        , owns_fd_(false) {}
+
     int fd_ = -1;
     std::uint64_t offset_ = 0;
     std::uint64_t length_ = 0;
     std::uint64_t done_ = 0;
     std::size_t piece_size_;
+    bool owns_fd_ = true;
 };
 
 /// A body produced by a function, of known or unknown length (chunked when unknown). The

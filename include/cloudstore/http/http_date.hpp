@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,23 @@ parse_iso8601(std::string_view value) noexcept {
 
 /// A Retry-After value: seconds, or an IMF-fixdate (a date already past is 0). nullopt for
 /// anything else.
+/// `t` as an HTTP date (IMF-fixdate, RFC 9110 5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT".
+inline std::string format_http_date(std::chrono::system_clock::time_point t) {
+    using namespace std::chrono;
+    static constexpr const char* names[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss<seconds> time{floor<seconds>(t - day)};
+    char out[40];
+    const int n = std::snprintf(
+        out, sizeof out, "%s, %02u %s %04d %02d:%02d:%02d GMT", names[weekday{day}.c_encoding()],
+        unsigned(ymd.day()), months[unsigned(ymd.month()) - 1], int(ymd.year()),
+        int(time.hours().count()), int(time.minutes().count()), int(time.seconds().count()));
+    return std::string(out, static_cast<std::size_t>(n));
+}
+
 inline std::optional<std::chrono::milliseconds>
 parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))

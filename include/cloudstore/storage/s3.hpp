@@ -53,11 +53,29 @@ struct s3_options {
     /// first and its SHA-256 signed.
     bool unsigned_payload_over_tls = true;
 
+    /// A put of more bytes than this (or a stream of unknown length longer than one part)
+    /// goes up as a multipart upload, its parts in flight together.
+    std::uint64_t multipart_threshold = 8 * 1024 * 1024;
+    /// The part size. For a known size, the largest of this, 5 MiB and size / 10,000 (S3's
+    /// limits). For a stream of unknown length, part n is this times 2^((n - 1) / 1000), up
+    /// to 5 GiB: from 8 MiB, 10,000 parts reach past S3's 5 TiB object limit.
+    std::uint64_t part_size = 8 * 1024 * 1024;
+    /// Parts in flight at once. A body read in turn (a stream) holds at most this many parts
+    /// in memory; a file or memory body is read where it lies, part by part.
+    std::size_t parts_in_flight = 4;
+
     /// The options the environment gives: S3_BUCKET_NAME, AWS_REGION / AWS_DEFAULT_REGION,
     /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_S3 /
     /// AWS_ENDPOINT_URL, S3_CUSTOM_DOMAIN, S3_ADDRESSING_STYLE (path|virtual), AWS_CA_BUNDLE.
     /// A missing bucket or key sets `ec` to errc::invalid_configuration.
     CLOUDSTORE_DECL static s3_options from_environment(error_code& ec);
+};
+
+/// A part of a multipart upload, as ListParts describes it.
+struct s3_uploaded_part {
+    unsigned number = 0;
+    std::uint64_t size = 0;
+    std::string etag; ///< quotes removed
 };
 
 /// One S3 request and what to do with its reply.
@@ -74,6 +92,7 @@ struct s3_step : core::step_base {
         upload_part,
         complete_upload,
         abort_upload,
+        list_parts,
     };
     kind what = kind::get;
     std::string method = "GET";
@@ -97,6 +116,13 @@ struct s3_step : core::step_base {
     /// create_upload: the upload id; upload_part: the part's ETag.
     std::string* upload_id = nullptr;
     std::string* part_etag = nullptr;
+    /// list_parts: the page's parts, and where the next page starts (0: the last page).
+    std::vector<s3_uploaded_part>* parts = nullptr;
+    unsigned* next_part_marker = nullptr;
+    /// The request carries an SSE-C key: refused unless the endpoint is TLS.
+    bool sends_customer_key = false;
+    /// Set when the algorithm was built from a bad argument: the step fails with it unsent.
+    error_code refused;
 };
 
 class s3 {
@@ -111,7 +137,88 @@ public:
 
     // -- the operations' algorithms (see storage_policy) ------------------------------------
     using one_step = core::single_step<s3_step>;
-    CLOUDSTORE_DECL one_step put_algorithm(std::string_view key, http::body_source* body,
+
+    /// A put: one PutObject up to the multipart threshold; above it (or for a stream of
+    /// unknown length longer than one part) CreateMultipartUpload, the parts in flight
+    /// together (a fan-out of `parts_in_flight` lanes), CompleteMultipartUpload; any failure
+    /// aborts the upload. A Complete whose reply was lost and whose retry meets NoSuchUpload
+    /// is settled by a HEAD: an object with the upload's "-N" ETag is the upload, completed.
+    class put_type {
+    public:
+        CLOUDSTORE_DECL put_type(const s3_options& config, std::string_view key,
+                                 http::body_source* body, const put_options& options,
+                                 object_info& out);
+        CLOUDSTORE_DECL core::action next(const core::attempt_context* done);
+        s3_step& step() noexcept { return step_; }
+        CLOUDSTORE_DECL bool launch(std::size_t lane);
+        s3_step& step(std::size_t lane) noexcept { return lanes_[lane].step; }
+        CLOUDSTORE_DECL bool landed(std::size_t lane, const core::attempt_context& outcome);
+
+        /// The part size for an object of `size` bytes (nullopt: unknown) at part `number`
+        /// (from 1), with `configured` as s3_options::part_size. 0 when S3 cannot take it.
+        CLOUDSTORE_DECL static std::uint64_t part_size(std::optional<std::uint64_t> size,
+                                                       unsigned number, std::uint64_t configured);
+
+    private:
+        enum class phase : std::uint8_t {
+            start,
+            single,
+            create,
+            parts,
+            complete,
+            describe,
+            confirm,
+            abort,
+        };
+        struct lane {
+            s3_step step;
+            std::unique_ptr<http::body_source> slice;
+            std::vector<std::byte> buffer;
+            http::memory_source memory{std::string_view()};
+            std::string etag;
+            unsigned number = 0;
+        };
+        struct finished_part {
+            unsigned number;
+            std::string etag;
+            std::string checksum;
+        };
+        bool begin(); // at the start: single PUT or multipart; false: refused (see failure_)
+        s3_step object_step(s3_step::kind what, const char* method) const;
+        std::uint64_t fill(std::vector<std::byte>& buffer, std::uint64_t want, error_code& ec);
+        bool at_end(error_code& ec);
+        core::action complete();
+        core::action abort(error_code why);
+
+        std::string key_;
+        http::body_source* body_;
+        object_info* out_;
+        std::vector<std::pair<std::string, std::string>> object_headers_; // put and create
+        std::vector<std::pair<std::string, std::string>> condition_headers_;
+        std::vector<std::pair<std::string, std::string>> key_headers_; // SSE-C, every part
+        std::string content_type_;
+        std::string_view checksum_name_; // the checksums mixin's algorithm, from the parts
+        std::uint64_t threshold_;
+        std::uint64_t configured_part_size_;
+        std::size_t width_;
+        std::optional<std::uint64_t> size_;
+        phase phase_ = phase::start;
+        error_code failure_;
+        s3_step step_;
+        http::memory_source single_body_{std::string_view()};
+        std::string upload_id_;
+        std::vector<lane> lanes_;
+        std::vector<finished_part> parts_;
+        unsigned next_part_ = 1;
+        std::uint64_t offset_ = 0;
+        bool source_done_ = false;
+        // A stream read in turn: the first part read ahead (is it the only one?), and what a
+        // piece gave beyond the part it filled.
+        std::vector<std::byte> first_;
+        std::vector<std::byte> carry_;
+        std::size_t carry_used_ = 0;
+    };
+    CLOUDSTORE_DECL put_type put_algorithm(std::string_view key, http::body_source* body,
                                            const put_options& options, object_info& out) const;
     /// A GET; a range that S3 refuses (416) is settled by a HEAD: on an empty object every
     /// range is empty (the API's rule), on any other the refusal stands.
@@ -168,6 +275,25 @@ public:
     remove_many_type remove_many_algorithm(std::span<const std::string> keys,
                                            std::vector<error_code>& results) const {
         return {keys, results};
+    }
+
+    /// ListParts of an upload, every page (uploads that failed are aborted; this serves
+    /// callers who track their own, and tests).
+    class list_parts_type {
+    public:
+        CLOUDSTORE_DECL list_parts_type(std::string_view key, std::string_view upload_id,
+                                        std::vector<s3_uploaded_part>& out);
+        CLOUDSTORE_DECL core::action next(const core::attempt_context* done);
+        s3_step& step() noexcept { return step_; }
+
+    private:
+        s3_step step_;
+        std::string upload_id_;
+        unsigned marker_ = 0;
+    };
+    list_parts_type list_parts_algorithm(std::string_view key, std::string_view upload_id,
+                                         std::vector<s3_uploaded_part>& out) const {
+        return {key, upload_id, out};
     }
 
     /// A presigned GET or PUT URL, valid for `expires` (1 s to 7 days).

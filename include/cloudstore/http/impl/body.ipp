@@ -47,7 +47,18 @@ CLOUDSTORE_DECL file_source::file_source(const std::filesystem::path& path, std:
 }
 
 CLOUDSTORE_DECL file_source::~file_source() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0 && owns_fd_) ::close(fd_);
+}
+
+CLOUDSTORE_DECL std::unique_ptr<body_source>
+file_source::slice(std::uint64_t offset, std::uint64_t length, error_code& ec) const {
+    ec = {};
+    if (fd_ < 0 || offset > length_ || length > length_ - offset) {
+        ec = errc::invalid_argument;
+        return nullptr;
+    }
+    return std::unique_ptr<body_source>(
+        new file_source(fd_, offset_ + offset, length, piece_size_));
 }
 
 CLOUDSTORE_DECL std::span<const std::byte> file_source::next(std::span<std::byte> scratch,

@@ -77,14 +77,27 @@ inline std::string_view unquote_etag(std::string_view etag) noexcept {
     return etag;
 }
 
-/// A read's If-Match / If-None-Match against the object's `etag`: precondition_failed,
+/// A read's If-Match / If-None-Match / If-Modified-Since against the object: precondition_failed,
 /// not_modified, or nothing.
-inline error_code read_conditions(const get_options* o, std::string_view etag) noexcept {
+inline error_code read_conditions(const get_options* o, const object_info& info) noexcept {
     if (o == nullptr) return {};
-    if (!o->if_match.empty() && unquote_etag(o->if_match) != etag) return errc::precondition_failed;
-    if (!o->if_none_match.empty() && unquote_etag(o->if_none_match) == etag)
-        return errc::not_modified;
+    if (!o->if_match.empty() && unquote_etag(o->if_match) != info.etag)
+        return errc::precondition_failed;
+    if (!o->if_none_match.empty()) {
+        if (unquote_etag(o->if_none_match) == info.etag) return errc::not_modified;
+    } else if (o->if_modified_since) {
+        using std::chrono::floor;
+        using std::chrono::seconds;
+        if (floor<seconds>(info.last_modified) <= floor<seconds>(*o->if_modified_since))
+            return errc::not_modified;
+    }
     return {};
+}
+
+/// What a store that cannot encrypt refuses rather than store the bytes in the clear.
+inline error_code refuse_encryption(const put_options& o) noexcept {
+    return o.encryption.what == server_encryption::mode::none ? error_code()
+                                                              : error_code(errc::not_supported);
 }
 
 /// The bytes a read returns of an object of `size` bytes: all of them, or the range clamped

@@ -334,6 +334,7 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
         return;
     }
 
+    if (s.what == local_step::op::put && (ec = storage::detail::refuse_encryption(*s.put))) return;
     const std::string rel = storage::detail::local_object_path(s.key);
     std::string_view leaf;
     fd dir = open_parent(root_, rel, s.what == local_step::op::put, leaf, ec);
@@ -465,7 +466,7 @@ CLOUDSTORE_DECL void local::perform(local_step& s, core::attempt_context& a) {
         object_info info = describe(dir.get(), leaf, f.get(), s.key, ec);
         ::flock(dir.get(), LOCK_UN);
         if (ec) return;
-        if ((ec = storage::detail::read_conditions(s.get, info.etag))) return;
+        if ((ec = storage::detail::read_conditions(s.get, info))) return;
         a.request_sent = true;
         if (s.info != nullptr) *s.info = info;
         if (s.what == local_step::op::head || s.sink == nullptr) return;

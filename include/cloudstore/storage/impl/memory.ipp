@@ -56,6 +56,7 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
     auto& st = *state_;
     switch (s.what) {
     case memory_step::op::put: {
+        if ((a.failure.code = storage::detail::refuse_encryption(*s.put))) return;
         auto data = std::make_shared<std::string>();
         if (s.body != nullptr) {
             if (auto ec = read_all(*s.body, *data)) {
@@ -129,8 +130,7 @@ CLOUDSTORE_DECL void memory::perform(memory_step& s, core::attempt_context& a) {
             }
             data = it->second.data;
             if (s.info != nullptr) *s.info = it->second.info;
-            if ((a.failure.code = storage::detail::read_conditions(s.get, it->second.info.etag)))
-                return;
+            if ((a.failure.code = storage::detail::read_conditions(s.get, it->second.info))) return;
         }
         a.request_sent = true;
         if (s.what == memory_step::op::head || s.sink == nullptr) return;

@@ -6,6 +6,7 @@
 #include <cloudstore/crypto/hex.hpp>
 #include <cloudstore/http/http_date.hpp>
 #include <cloudstore/storage/detail/object_step.hpp>
+#include <cloudstore/storage/detail/verify_download.hpp>
 #include <cloudstore/storage/s3.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -14,10 +15,12 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 
 namespace cloudstore {
 
@@ -224,11 +227,15 @@ public:
         kept_.clear();
         if (to_target_) return target_->start(status, length, ec);
         ec = {};
-        if (length && *length > limit) ec = errc::too_large;
+        // A HEAD's Content-Length is the object's, with no body behind it.
+        if (length && *length > limit && !head_) ec = errc::too_large;
     }
     void write(std::span<const std::byte> piece, error_code& ec) override {
         received_ += piece.size();
-        if (to_target_) return target_->write(piece, ec);
+        if (to_target_) {
+            if (feed_ != nullptr) feed_->update(piece);
+            return target_->write(piece, ec);
+        }
         ec = {};
         if (kept_.size() + piece.size() > limit) {
             ec = errc::too_large;
@@ -246,6 +253,10 @@ public:
         received_ = 0;
     }
     std::uint64_t received() const noexcept { return received_; }
+    /// The reply to a HEAD: no body, whatever its Content-Length says.
+    void head() noexcept { head_ = true; }
+    /// A download to verify: the bytes that reach the target feed `c` too.
+    void feed(core::running_checksum* c) noexcept { feed_ = c; }
 
     // XML replies (listings of 1,000 keys with long names) stay well under this.
     static constexpr std::size_t limit = 16 * 1024 * 1024;
@@ -253,7 +264,9 @@ public:
 private:
     http::body_sink* target_;
     std::string& kept_;
+    core::running_checksum* feed_ = nullptr;
     bool to_target_ = false;
+    bool head_ = false;
     std::uint64_t received_ = 0;
 };
 
@@ -268,6 +281,30 @@ struct exchange {
     std::string body_hash;
 };
 
+// SSE-C: the key, its algorithm and the key's MD5 (S3 checks the key arrived intact). The
+// key is 32 raw bytes; anything else is refused before a request is made.
+inline error_code customer_key_headers(std::string_view key,
+                                       std::vector<std::pair<std::string, std::string>>& h) {
+    if (key.size() != 32) return errc::invalid_argument;
+    h.emplace_back("x-amz-server-side-encryption-customer-algorithm", "AES256");
+    h.emplace_back("x-amz-server-side-encryption-customer-key",
+                   crypto::base64_encode(crypto::as_bytes(key)));
+    h.emplace_back("x-amz-server-side-encryption-customer-key-MD5",
+                   crypto::base64_encode(crypto::md5(key)));
+    return {};
+}
+
+// The element of a part's checksum in CompleteMultipartUpload; empty for none (MD5 is the
+// part's Content-MD5, checked on upload and not listed).
+inline std::string checksum_element(std::string_view algorithm) {
+    if (algorithm == "crc32") return "ChecksumCRC32";
+    if (algorithm == "crc32c") return "ChecksumCRC32C";
+    if (algorithm == "crc64nvme") return "ChecksumCRC64NVME";
+    if (algorithm == "sha256") return "ChecksumSHA256";
+    if (algorithm == "sha1") return "ChecksumSHA1";
+    return {};
+}
+
 inline void put_headers(s3_step& s, const put_options& o) {
     auto& h = s.headers;
     h.emplace_back("Content-Type",
@@ -278,6 +315,21 @@ inline void put_headers(s3_step& s, const put_options& o) {
     if (!o.content_encoding.empty()) h.emplace_back("Content-Encoding", o.content_encoding);
     for (const auto& [name, value] : o.metadata)
         h.emplace_back("x-amz-meta-" + name, value);
+    if (!o.storage_class.empty()) h.emplace_back("x-amz-storage-class", o.storage_class);
+    if (!o.acl.empty()) h.emplace_back("x-amz-acl", o.acl);
+    switch (o.encryption.what) {
+    case server_encryption::mode::store_managed:
+        h.emplace_back("x-amz-server-side-encryption", "AES256");
+        break;
+    case server_encryption::mode::kms:
+        h.emplace_back("x-amz-server-side-encryption", "aws:kms");
+        if (!o.encryption.kms_key_id.empty())
+            h.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", o.encryption.kms_key_id);
+        break;
+    case server_encryption::mode::none:
+    case server_encryption::mode::customer_key: // the caller adds the key's headers
+        break;
+    }
 }
 
 } // namespace s3_detail
@@ -373,22 +425,327 @@ CLOUDSTORE_DECL const s3_options& s3::options() const {
 
 // -- algorithms -----------------------------------------------------------------------------
 
-CLOUDSTORE_DECL s3::one_step s3::put_algorithm(std::string_view key, http::body_source* body,
+CLOUDSTORE_DECL s3::put_type s3::put_algorithm(std::string_view key, http::body_source* body,
                                                const put_options& options, object_info& out) const {
-    one_step a;
-    auto& s = a.s;
-    s.what = s3_step::kind::put;
-    s.method = "PUT";
-    s.key = std::string(key);
-    s.body = body;
-    s.info = &out;
-    s3_detail::put_headers(s, options);
-    if (options.if_none_match) s.headers.emplace_back("If-None-Match", "*");
+    return put_type(state_->options, key, body, options, out);
+}
+
+CLOUDSTORE_DECL std::uint64_t s3::put_type::part_size(std::optional<std::uint64_t> size,
+                                                      unsigned number, std::uint64_t configured) {
+    constexpr std::uint64_t min_part = 5ull << 20, max_part = 5ull << 30;
+    constexpr std::uint64_t max_object = 5ull << 40;
+    constexpr unsigned max_parts = 10000;
+    if (number == 0 || number > max_parts) return 0;
+    configured = std::clamp(configured, min_part, max_part);
+    if (size) {
+        if (*size > max_object) return 0;
+        return std::max(configured, (*size + max_parts - 1) / max_parts);
+    }
+    const unsigned doublings = (number - 1) / 1000;
+    return std::min(max_part, configured << doublings);
+}
+
+CLOUDSTORE_DECL s3::put_type::put_type(const s3_options& config, std::string_view key,
+                                       http::body_source* body, const put_options& options,
+                                       object_info& out)
+    : key_(key)
+    , body_(body)
+    , out_(&out)
+    , threshold_(config.multipart_threshold)
+    , configured_part_size_(config.part_size)
+    , width_(std::max<std::size_t>(config.parts_in_flight, 1)) {
+    s3_step headers;
+    s3_detail::put_headers(headers, options);
+    object_headers_ = std::move(headers.headers);
+    if (options.if_none_match) condition_headers_.emplace_back("If-None-Match", "*");
     // Unquoted: Ceph RGW compares the header with the bare ETag, and S3 takes either form.
     if (!options.if_match.empty())
-        s.headers.emplace_back("If-Match",
-                               std::string(storage::detail::unquote_etag(options.if_match)));
-    return a;
+        condition_headers_.emplace_back(
+            "If-Match", std::string(storage::detail::unquote_etag(options.if_match)));
+    if (options.encryption.what == server_encryption::mode::customer_key)
+        failure_ = s3_detail::customer_key_headers(options.encryption.customer_key, key_headers_);
+    content_type_ =
+        options.content_type.empty() ? "application/octet-stream" : options.content_type;
+}
+
+CLOUDSTORE_DECL s3_step s3::put_type::object_step(s3_step::kind what, const char* method) const {
+    s3_step s;
+    s.what = what;
+    s.method = method;
+    s.key = key_;
+    s.sends_customer_key = !key_headers_.empty();
+    return s;
+}
+
+// Fills `buffer` with up to `want` bytes of the stream: first what the last piece left over.
+CLOUDSTORE_DECL std::uint64_t s3::put_type::fill(std::vector<std::byte>& buffer, std::uint64_t want,
+                                                 error_code& ec) {
+    ec = {};
+    buffer.resize(static_cast<std::size_t>(want));
+    std::size_t got = 0;
+    std::vector<std::byte> scratch;
+    while (got < buffer.size()) {
+        if (carry_used_ < carry_.size()) {
+            const std::size_t n = std::min(carry_.size() - carry_used_, buffer.size() - got);
+            std::memcpy(buffer.data() + got, carry_.data() + carry_used_, n);
+            got += n;
+            carry_used_ += n;
+            continue;
+        }
+        // Read straight into the buffer; a source that gives a view of its own memory may
+        // give more than the part takes: the rest is carried to the next part.
+        const auto piece = body_->next(std::span(buffer).subspan(got), ec);
+        if (ec) return 0;
+        if (piece.empty()) break;
+        const std::size_t n = std::min(piece.size(), buffer.size() - got);
+        if (piece.data() != buffer.data() + got) std::memcpy(buffer.data() + got, piece.data(), n);
+        got += n;
+        if (n < piece.size()) {
+            carry_.assign(piece.begin() + static_cast<std::ptrdiff_t>(n), piece.end());
+            carry_used_ = 0;
+        }
+    }
+    buffer.resize(got);
+    return got;
+}
+
+// Whether the stream has no byte left (reads one piece ahead into the carry to know).
+CLOUDSTORE_DECL bool s3::put_type::at_end(error_code& ec) {
+    ec = {};
+    if (carry_used_ < carry_.size()) return false;
+    carry_.resize(256 * 1024);
+    const auto piece = body_->next(carry_, ec);
+    if (ec) return true;
+    if (piece.data() != carry_.data())
+        carry_.assign(piece.begin(), piece.end());
+    else
+        carry_.resize(piece.size());
+    carry_used_ = 0;
+    return piece.empty();
+}
+
+CLOUDSTORE_DECL bool s3::put_type::begin() {
+    if (failure_) return false;
+    size_ = body_ != nullptr ? body_->size() : std::optional<std::uint64_t>(0);
+    const bool single = size_ && *size_ <= threshold_;
+    if (!single) {
+        if (part_size(size_, 1, configured_part_size_) == 0) {
+            failure_ = errc::too_large; // beyond S3's 5 TiB
+            return false;
+        }
+        if (!size_) {
+            // A stream: read its first part; when that is all of it, one PUT takes it.
+            fill(first_, part_size(size_, 1, configured_part_size_), failure_);
+            if (!failure_ && at_end(failure_) && !failure_) {
+                single_body_ = http::memory_source(std::span<const std::byte>(first_));
+                phase_ = phase::single;
+            }
+            if (failure_) return false;
+        }
+    }
+    if (single || phase_ == phase::single) {
+        phase_ = phase::single;
+        step_ = object_step(s3_step::kind::put, "PUT");
+        step_.body = single ? body_ : &single_body_;
+        step_.info = out_;
+        step_.headers = object_headers_;
+        step_.headers.insert(step_.headers.end(), condition_headers_.begin(),
+                             condition_headers_.end());
+        step_.headers.insert(step_.headers.end(), key_headers_.begin(), key_headers_.end());
+        return true;
+    }
+    phase_ = phase::create;
+    step_ = object_step(s3_step::kind::create_upload, "POST");
+    step_.query.emplace_back("uploads", "");
+    step_.headers = object_headers_;
+    step_.headers.insert(step_.headers.end(), key_headers_.begin(), key_headers_.end());
+    step_.upload_id = &upload_id_;
+    return true;
+}
+
+CLOUDSTORE_DECL core::action s3::put_type::next(const core::attempt_context* done) {
+    if (done == nullptr) {
+        if (phase_ == phase::start) {
+            if (!begin()) return core::action::finish(failure_);
+            return core::action::perform();
+        }
+        if (phase_ == phase::parts) // every lane landed
+            return failure_ ? abort(failure_) : complete();
+        return core::action::perform(); // after a wait
+    }
+    const error_code ec = done->error();
+    switch (phase_) {
+    case phase::create:
+        if (ec) return core::action::finish(ec);
+        phase_ = phase::parts;
+        lanes_.resize(width_);
+        return core::action::fan_out(width_);
+    case phase::complete:
+        if (!ec) {
+            out_->key = key_;
+            out_->size = offset_;
+            out_->content_type = content_type_;
+            if (!out_->etag.empty()) return core::action::finish();
+            // Ceph RGW (16) answers an empty <ETag>: the object's HEAD gives it.
+            phase_ = phase::describe;
+            step_ = object_step(s3_step::kind::head, "HEAD");
+            step_.headers = key_headers_;
+            step_.info = out_;
+            return core::action::perform();
+        }
+        // A retried Complete that meets NoSuchUpload: the first one may have completed the
+        // upload and lost its reply. The object tells: its ETag ends with the part count.
+        if (ec == s3_errc::no_such_upload && done->number > 1) {
+            failure_ = ec;
+            phase_ = phase::confirm;
+            step_ = object_step(s3_step::kind::head, "HEAD");
+            step_.headers = key_headers_;
+            step_.info = out_;
+            return core::action::perform();
+        }
+        return abort(ec);
+    case phase::confirm: {
+        const std::string suffix = "-" + std::to_string(parts_.size());
+        const auto& etag = out_->etag;
+        const bool ours = !ec && etag.size() > suffix.size() &&
+                          etag.compare(etag.size() - suffix.size(), suffix.size(), suffix) == 0;
+        return core::action::finish(ours ? error_code() : failure_);
+    }
+    case phase::abort:
+        return core::action::finish(failure_); // the abort's own outcome is not the story
+    case phase::describe:
+    case phase::start:
+    case phase::single:
+    case phase::parts:
+        break;
+    }
+    return core::action::finish(ec);
+}
+
+CLOUDSTORE_DECL bool s3::put_type::launch(std::size_t i) {
+    if (failure_ || source_done_) return false;
+    lane& l = lanes_[i];
+    const std::uint64_t want = part_size(size_, next_part_, configured_part_size_);
+    if (want == 0) { // a stream past 10,000 parts
+        failure_ = errc::too_large;
+        return false;
+    }
+    http::body_source* source = nullptr;
+    std::uint64_t got = 0;
+    l.slice.reset();
+    if (size_) {
+        got = std::min(want, *size_ - offset_);
+        l.slice = body_->slice(offset_, got, failure_);
+        if (failure_) return false;
+        source = l.slice.get();
+    }
+    if (source == nullptr) { // read in turn into the lane's buffer
+        if (next_part_ == 1 && !first_.empty()) {
+            l.buffer.swap(first_);
+            got = l.buffer.size();
+        } else {
+            const std::uint64_t read = fill(l.buffer, size_ ? got : want, failure_);
+            if (failure_) return false;
+            if (size_ && read != got) { // the body is shorter than it said
+                failure_ = errc::invalid_argument;
+                return false;
+            }
+            got = read;
+        }
+        if (got == 0 && next_part_ > 1) {
+            source_done_ = true;
+            return false;
+        }
+        l.memory = http::memory_source(std::span<const std::byte>(l.buffer));
+        source = &l.memory;
+    }
+    l.number = next_part_++;
+    offset_ += got;
+    if (size_) {
+        source_done_ = offset_ >= *size_;
+    } else if (got < want || at_end(failure_)) {
+        source_done_ = true;
+        if (failure_) return false;
+    }
+    l.etag.clear();
+    l.step = object_step(s3_step::kind::upload_part, "PUT");
+    l.step.query.emplace_back("partNumber", std::to_string(l.number));
+    l.step.query.emplace_back("uploadId", upload_id_);
+    l.step.headers = key_headers_;
+    l.step.body = source;
+    l.step.part_etag = &l.etag;
+    return true;
+}
+
+CLOUDSTORE_DECL bool s3::put_type::landed(std::size_t i, const core::attempt_context& outcome) {
+    lane& l = lanes_[i];
+    l.slice.reset();
+    if (outcome.error()) {
+        if (!failure_) failure_ = outcome.error();
+        return false;
+    }
+    if (l.etag.empty()) {
+        if (!failure_) failure_ = errc::malformed_response;
+        return false;
+    }
+    parts_.push_back({l.number, std::move(l.etag), l.step.checksum.value});
+    checksum_name_ = l.step.checksum.name;
+    return true;
+}
+
+CLOUDSTORE_DECL core::action s3::put_type::complete() {
+    std::sort(parts_.begin(), parts_.end(),
+              [](const finished_part& a, const finished_part& b) { return a.number < b.number; });
+    const std::string element = s3_detail::checksum_element(checksum_name_);
+    std::string xml = "<CompleteMultipartUpload>";
+    for (const auto& p : parts_) {
+        xml += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>";
+        s3_detail::xml_escape(xml, p.etag);
+        xml += "</ETag>";
+        if (!element.empty() && !p.checksum.empty())
+            xml += "<" + element + ">" + p.checksum + "</" + element + ">";
+        xml += "</Part>";
+    }
+    xml += "</CompleteMultipartUpload>";
+    phase_ = phase::complete;
+    step_ = object_step(s3_step::kind::complete_upload, "POST");
+    step_.query.emplace_back("uploadId", upload_id_);
+    step_.headers = condition_headers_;
+    step_.headers.emplace_back("Content-Type", "application/xml");
+    step_.owned_body = std::move(xml);
+    single_body_ = http::memory_source(step_.owned_body);
+    step_.body = &single_body_;
+    step_.info = out_;
+    return core::action::perform();
+}
+
+CLOUDSTORE_DECL core::action s3::put_type::abort(error_code why) {
+    failure_ = why;
+    phase_ = phase::abort;
+    step_ = object_step(s3_step::kind::abort_upload, "DELETE");
+    step_.query.emplace_back("uploadId", upload_id_);
+    return core::action::perform();
+}
+
+CLOUDSTORE_DECL s3::list_parts_type::list_parts_type(std::string_view key,
+                                                     std::string_view upload_id,
+                                                     std::vector<s3_uploaded_part>& out)
+    : upload_id_(upload_id) {
+    out.clear();
+    step_.what = s3_step::kind::list_parts;
+    step_.key = std::string(key);
+    step_.parts = &out;
+    step_.next_part_marker = &marker_;
+}
+
+CLOUDSTORE_DECL core::action s3::list_parts_type::next(const core::attempt_context* done) {
+    if (done != nullptr) {
+        if (done->error() || marker_ == 0) return core::action::finish(done->error());
+    }
+    step_.query.clear();
+    step_.query.emplace_back("uploadId", upload_id_);
+    if (marker_ != 0) step_.query.emplace_back("part-number-marker", std::to_string(marker_));
+    return core::action::perform();
 }
 
 CLOUDSTORE_DECL core::action s3::get_type::next(const core::attempt_context* done) {
@@ -437,7 +794,19 @@ CLOUDSTORE_DECL s3::get_type s3::get_algorithm(std::string_view key, const get_o
     if (!options.if_match.empty()) s.headers.emplace_back("If-Match", options.if_match);
     if (!options.if_none_match.empty())
         s.headers.emplace_back("If-None-Match", options.if_none_match);
-    return {std::move(a), options.range ? head_algorithm(key, out) : one_step{}};
+    else if (options.if_modified_since)
+        s.headers.emplace_back("If-Modified-Since",
+                               http::format_http_date(*options.if_modified_since));
+    one_step head = options.range ? head_algorithm(key, out) : one_step{};
+    if (!options.customer_key.empty()) {
+        std::vector<std::pair<std::string, std::string>> key_headers;
+        s.refused = s3_detail::customer_key_headers(options.customer_key, key_headers);
+        s.headers.insert(s.headers.end(), key_headers.begin(), key_headers.end());
+        s.sends_customer_key = true;
+        head.s.headers = std::move(key_headers);
+        head.s.sends_customer_key = true;
+    }
+    return {std::move(a), std::move(head)};
 }
 
 CLOUDSTORE_DECL s3::one_step s3::head_algorithm(std::string_view key, object_info& out) const {
@@ -602,8 +971,34 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
     switch (s.what) {
     case s3_step::kind::get:
     case s3_step::kind::head:
-        if (s.info != nullptr) read_object_headers(h, status, s.key, *s.info);
+        if (s.info == nullptr) break;
+        read_object_headers(h, status, s.key, *s.info);
+        if (s.what == s3_step::kind::get)
+            a.failure.code =
+                storage::detail::verify_download(s.checksum, *s.info, status == 200, {});
         break;
+    case s3_step::kind::list_parts: {
+        pugi::xml_document doc;
+        const auto root = reply_root(x.reply, doc, a.failure);
+        if (!root) return;
+        if (std::string_view(root.name()) != "ListPartsResult") {
+            a.failure.code = errc::malformed_response;
+            return;
+        }
+        for (auto p = root.child("Part"); p; p = p.next_sibling("Part")) {
+            s3_uploaded_part part;
+            part.number = p.child("PartNumber").text().as_uint();
+            part.size = to_u64(p.child("Size").text().as_string());
+            part.etag =
+                std::string(storage::detail::unquote_etag(p.child("ETag").text().as_string()));
+            if (s.parts != nullptr) s.parts->push_back(std::move(part));
+        }
+        if (s.next_part_marker != nullptr)
+            *s.next_part_marker = root.child("IsTruncated").text().as_bool()
+                                      ? root.child("NextPartNumberMarker").text().as_uint()
+                                      : 0;
+        break;
+    }
     case s3_step::kind::put:
         if (s.info != nullptr) {
             s.info->key = s.key;
@@ -698,6 +1093,9 @@ CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
         boost::asio::post(st.transport.completion_executor(), std::move(handler));
     };
     if (st.configuration) return fail_now(st.configuration);
+    if (s.refused) return fail_now(s.refused);
+    // An SSE-C key never crosses the network in the clear (S3 refuses it too, after the fact).
+    if (s.sends_customer_key && !st.to.tls) return fail_now(errc::invalid_argument);
     auto x = std::make_shared<s3_detail::exchange>(s.sink);
     auto& req = x->request;
     req.method = s.method;
@@ -717,20 +1115,35 @@ CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
         }
         query.push_back({name, value});
     }
+    // Besides the step's own headers: the checksums mixin's value in S3's form; a multipart
+    // upload declares the parts' algorithm when it is created; a whole-object GET asks for the
+    // object's checksum to verify it.
+    std::array<std::pair<std::string, std::string>, 3> extra;
+    std::size_t extras = 0;
+    const auto add = [&](std::string name, std::string value) {
+        extra[extras++] = {std::move(name), std::move(value)};
+    };
+    const std::string_view algorithm = s.checksum.name;
+    if (s.what == s3_step::kind::create_upload) {
+        if (auto e = s3_detail::checksum_element(algorithm); !e.empty()) {
+            add("x-amz-checksum-algorithm", e.substr(8)); // "CRC32C", ...
+            if (algorithm == "crc64nvme") add("x-amz-checksum-type", "FULL_OBJECT");
+        }
+    }
+    if (s.what == s3_step::kind::get && s.checksum.verify) add("x-amz-checksum-mode", "ENABLED");
+    if (!algorithm.empty() && !s.checksum.value.empty())
+        add(algorithm == "md5" ? std::string("Content-MD5")
+                               : "x-amz-checksum-" + std::string(algorithm),
+            s.checksum.value);
     std::vector<auth::name_value> headers;
-    headers.reserve(s.headers.size() + 1);
+    headers.reserve(s.headers.size() + extras);
     for (const auto& [name, value] : s.headers) {
         req.headers.set(name, value);
         headers.push_back({name, value});
     }
-    // The checksums mixin's value, in S3's form.
-    std::string checksum_header;
-    if (!s.checksum.name.empty() && !s.checksum.value.empty()) {
-        checksum_header = s.checksum.name == "md5"
-                              ? std::string("Content-MD5")
-                              : "x-amz-checksum-" + std::string(s.checksum.name);
-        req.headers.set(checksum_header, s.checksum.value);
-        headers.push_back({checksum_header, s.checksum.value});
+    for (std::size_t i = 0; i < extras; ++i) {
+        req.headers.set(extra[i].first, extra[i].second);
+        headers.push_back({extra[i].first, extra[i].second});
     }
     error_code ec;
     x->body_hash = s3_detail::payload_hash(st, s, ec);
@@ -752,6 +1165,9 @@ CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
     if (!signed_headers.content_sha256.empty())
         req.headers.set("x-amz-content-sha256", signed_headers.content_sha256);
     req.headers.set(boost::beast::http::field::authorization, signed_headers.authorization);
+    if (s.what == s3_step::kind::get && s.checksum.verify && s.checksum.running)
+        x->sink.feed(s.checksum.running.operator->());
+    if (s.method == "HEAD") x->sink.head();
     x->response.sink = &x->sink;
     a.request_sent = true; // unknown once the exchange starts: assume it went out
     a.bytes_sent = s.body != nullptr ? s.body->size().value_or(0) : 0;
