@@ -120,6 +120,10 @@ struct response {
     unsigned status = 0;
     boost::beast::http::fields headers;
     body_sink* sink = nullptr;
+    /// Set when the request went out twice: a kept-alive connection was found closed before
+    /// any of the reply arrived, and the request was sent again on a new one. The first copy
+    /// may have been acted on (a POST's caller may want to know).
+    bool resent = false;
 };
 
 /// Counters for tests and metrics.

@@ -48,10 +48,14 @@ struct s3_options {
     /// bucket's own URL.
     std::string custom_domain;
     http::transport_options transport;
-    /// Over TLS, bodies are sent as UNSIGNED-PAYLOAD (TLS keeps them intact, and the SDKs do the
-    /// same); over plain HTTP, or when this is false, a body that can be read twice is hashed
-    /// first and its SHA-256 signed.
-    bool unsigned_payload_over_tls = true;
+    /// Whether a body's SHA-256 is signed (read ahead, a pass over it before sending) or
+    /// sent as UNSIGNED-PAYLOAD. A body that cannot be read twice is always unsigned.
+    enum class payload_signing {
+        unsigned_over_tls, ///< TLS keeps the bytes intact, as the SDKs reason; signed on http
+        always_signed,
+        never_signed, ///< also over plain HTTP (a trusted network, a benchmark)
+    };
+    payload_signing payload = payload_signing::unsigned_over_tls;
 
     /// A put of more bytes than this (or a stream of unknown length longer than one part)
     /// goes up as a multipart upload, its parts in flight together.
@@ -123,6 +127,11 @@ struct s3_step : core::step_base {
     bool sends_customer_key = false;
     /// Set when the algorithm was built from a bad argument: the step fails with it unsent.
     error_code refused;
+    /// The step followed S3 to the bucket's region once already (never twice).
+    bool redirected = false;
+    /// How many times the request went out, over all attempts (the transport's own re-send
+    /// on a stale connection included): a Complete sent twice may have completed the first.
+    unsigned sends = 0;
 };
 
 class s3 {

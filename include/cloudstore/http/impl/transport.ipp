@@ -718,9 +718,11 @@ inline asio::awaitable<error_code> exchange(exchange_context x) {
     if (limit.count() > 0)
         x.deadline = clock::now() + std::chrono::duration_cast<clock::duration>(limit);
     bool retry = false;
+    x.res.resent = false;
     error_code ec = co_await exchange_once(x, false, retry);
     if (ec && retry && !x.cancel->cancelled) {
         ++x.state->stale_retries;
+        x.res.resent = true;
         error_code rewind_ec;
         if (x.req.body != nullptr) x.req.body->rewind(rewind_ec);
         if (x.res.sink != nullptr) x.res.sink->reset();

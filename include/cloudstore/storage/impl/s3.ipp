@@ -21,6 +21,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace cloudstore {
 
@@ -335,51 +336,81 @@ inline void put_headers(s3_step& s, const put_options& o) {
 } // namespace s3_detail
 
 struct s3::state {
+    // Where requests go and how they are signed: replaced whole when S3 says the bucket lives
+    // in another region (a redirect), so a request in flight keeps the one it started with.
+    struct target {
+        std::string region;
+        http::endpoint to;
+        std::string host;        // the Host header
+        std::string path_prefix; // "/bucket" in path style, "" in virtual-hosted style
+        auth::sigv4_signer signer;
+
+        std::string path_of(std::string_view key) const {
+            std::string p = path_prefix;
+            p += '/';
+            auth::uri_encode(p, key, true);
+            return p;
+        }
+    };
+
     state(s3_options o, boost::asio::any_io_executor ex)
         : options(std::move(o))
         , transport(ex, options.transport)
-        , signer(auth::aws_credentials{options.credentials.access_key_id,
-                                       options.credentials.secret_access_key,
-                                       options.credentials.session_token},
-                 options.region, "s3")
-        , executor(std::move(ex)) {}
+        , executor(std::move(ex)) {
+        current = make_target(options.region, configuration);
+    }
 
     s3_options options;
     http::transport transport;
-    auth::sigv4_signer signer;
     boost::asio::any_io_executor executor;
-    http::endpoint to;
-    std::string host;         // the Host header
-    std::string path_prefix;  // "/bucket" in path style, "" in virtual-hosted style
     error_code configuration; // a bad endpoint or bucket: every step fails with it
     // Seconds to add to this machine's clock, learnt from a RequestTimeTooSkewed reply.
     std::atomic<std::int64_t> clock_offset{0};
 
-    void resolve() {
+    std::shared_ptr<const target> now() const {
+        std::lock_guard lock(mutex);
+        return current;
+    }
+    // The bucket is in `region`, says S3 to a request sent with `from`: later requests go
+    // there (once: a second request that learnt the same finds it done).
+    void follow(const target& from, const std::string& region) {
+        std::lock_guard lock(mutex);
+        if (current.get() != &from) return;
+        error_code ec;
+        auto next = make_target(region, ec);
+        if (!ec) current = std::move(next);
+    }
+
+private:
+    std::shared_ptr<const target> make_target(const std::string& region, error_code& ec) const {
         const bool aws = options.endpoint.empty();
-        std::string url =
-            aws ? "https://s3." + options.region + ".amazonaws.com" : options.endpoint;
-        to = http::endpoint::parse(url, configuration);
-        if (configuration) return;
-        if (options.bucket.empty()) configuration = errc::invalid_configuration;
+        auto t = std::make_shared<target>(
+            target{region,
+                   http::endpoint::parse(
+                       aws ? "https://s3." + region + ".amazonaws.com" : options.endpoint, ec),
+                   {},
+                   {},
+                   auth::sigv4_signer(auth::aws_credentials{options.credentials.access_key_id,
+                                                            options.credentials.secret_access_key,
+                                                            options.credentials.session_token},
+                                      region, "s3")});
+        if (ec) return t;
+        if (options.bucket.empty()) ec = errc::invalid_configuration;
         bool path = options.style == s3_options::addressing::path;
         if (options.style == s3_options::addressing::automatic)
             path = !aws || options.bucket.find('.') != std::string::npos ||
-                   s3_detail::is_ip_address(to.host);
+                   s3_detail::is_ip_address(t->to.host);
         if (path) {
-            host = to.host_header();
-            path_prefix = "/" + auth::uri_encode(options.bucket, false);
+            t->path_prefix = "/" + auth::uri_encode(options.bucket, false);
         } else {
-            to.host = options.bucket + "." + to.host;
-            host = to.host_header();
+            t->to.host = options.bucket + "." + t->to.host;
         }
+        t->host = t->to.host_header();
+        return t;
     }
-    std::string path_of(std::string_view key) const {
-        std::string p = path_prefix;
-        p += '/';
-        auth::uri_encode(p, key, true);
-        return p;
-    }
+
+    mutable std::mutex mutex;
+    std::shared_ptr<const target> current;
 };
 
 CLOUDSTORE_DECL s3_options s3_options::from_environment(error_code& ec) {
@@ -409,9 +440,7 @@ CLOUDSTORE_DECL s3::s3(s3_options options)
     : s3(std::move(options), boost::asio::system_executor()) {}
 
 CLOUDSTORE_DECL s3::s3(s3_options options, boost::asio::any_io_executor executor)
-    : state_(std::make_shared<state>(std::move(options), std::move(executor))) {
-    state_->resolve();
-}
+    : state_(std::make_shared<state>(std::move(options), std::move(executor))) {}
 
 CLOUDSTORE_DECL boost::asio::any_io_executor s3::executor() const {
     return state_->executor;
@@ -593,9 +622,10 @@ CLOUDSTORE_DECL core::action s3::put_type::next(const core::attempt_context* don
             step_.info = out_;
             return core::action::perform();
         }
-        // A retried Complete that meets NoSuchUpload: the first one may have completed the
-        // upload and lost its reply. The object tells: its ETag ends with the part count.
-        if (ec == s3_errc::no_such_upload && done->number > 1) {
+        // A Complete sent again (a retry, or the transport on a stale connection) that meets
+        // NoSuchUpload: the first one may have completed the upload and lost its reply. The
+        // object tells: its ETag ends with the part count.
+        if (ec == s3_errc::no_such_upload && step_.sends > 1) {
             failure_ = ec;
             phase_ = phase::confirm;
             step_ = object_step(s3_step::kind::head, "HEAD");
@@ -909,15 +939,16 @@ CLOUDSTORE_DECL core::action s3::remove_many_type::next(const core::attempt_cont
 CLOUDSTORE_DECL std::string s3::presigned_url(std::string_view key, bool put,
                                               std::chrono::seconds expires, error_code& ec) const {
     if ((ec = state_->configuration)) return {};
-    const auto path = state_->path_of(key);
+    const auto t = state_->now();
+    const auto path = t->path_of(key);
     auth::sigv4_request r;
     r.method = put ? "PUT" : "GET";
-    r.host = state_->host;
+    r.host = t->host;
     r.path = path;
     const auto now = std::chrono::system_clock::now() +
                      std::chrono::seconds(state_->clock_offset.load(std::memory_order_relaxed));
-    return state_->signer.presign(r, auth::amz_date::from(now), expires, ec,
-                                  state_->to.tls ? "https" : "http");
+    return t->signer.presign(r, auth::amz_date::from(now), expires, ec,
+                             t->to.tls ? "https" : "http");
 }
 
 CLOUDSTORE_DECL std::string s3::public_url(std::string_view key, error_code& ec) const {
@@ -932,8 +963,8 @@ CLOUDSTORE_DECL std::string s3::public_url(std::string_view key, error_code& ec)
         auth::uri_encode(url, key, true);
         return url;
     }
-    return std::string(state_->to.tls ? "https://" : "http://") + state_->host +
-           state_->path_of(key);
+    const auto t = state_->now();
+    return std::string(t->to.tls ? "https://" : "http://") + t->host + t->path_of(key);
 }
 
 // -- performing a step ----------------------------------------------------------------------
@@ -944,6 +975,7 @@ namespace s3_detail {
 inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exchange& x,
                        error_code ec) {
     a.bytes_received = x.sink.received();
+    s.sends += x.response.resent ? 2 : 1;
     if (ec) {
         a.failure.code = ec;
         return;
@@ -1065,9 +1097,12 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
 // The payload hash to sign: none to compute for an empty body; UNSIGNED-PAYLOAD over TLS
 // (unless configured otherwise) or for a body that cannot be read twice; otherwise the body's
 // SHA-256, computed by a pass over it before sending.
-inline std::string payload_hash(const s3::state& st, s3_step& s, error_code& ec) {
+inline std::string payload_hash(const s3::state& st, bool tls, s3_step& s, error_code& ec) {
     if (s.body == nullptr) return std::string(auth::payload::empty_sha256);
-    if ((st.to.tls && st.options.unsigned_payload_over_tls) || !s.body->rewindable())
+    using signing = s3_options::payload_signing;
+    const auto mode = st.options.payload;
+    if (mode == signing::never_signed || (mode == signing::unsigned_over_tls && tls) ||
+        !s.body->rewindable())
         return std::string(auth::payload::unsigned_payload);
     crypto::sha256_context sha;
     std::vector<std::byte> scratch(256 * 1024);
@@ -1082,10 +1117,22 @@ inline std::string payload_hash(const s3::state& st, s3_step& s, error_code& ec)
 
 } // namespace s3_detail
 
-CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
-                               boost::asio::cancellation_slot slot,
-                               boost::asio::any_completion_handler<void()> handler) {
-    auto& st = *state_;
+namespace s3_detail {
+
+// The region S3 names in a redirect (301, 307) or in a refusal of the region signed for
+// (400 AuthorizationHeaderMalformed): where the bucket lives. Empty for any other reply.
+inline std::string redirect_region(const http::response& r) {
+    if (r.status != 301 && r.status != 307 && r.status != 400) return {};
+    return std::string(header(r.headers, "x-amz-bucket-region"));
+}
+
+// One attempt of a step: signed for the current target and sent. A reply that names the
+// bucket's region is followed once: the target moves there and the step goes again, as part
+// of the same attempt.
+inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::attempt_context& a,
+                 boost::asio::cancellation_slot slot,
+                 boost::asio::any_completion_handler<void()> handler) {
+    auto& st = *shared;
     a.failure = {};
     const auto fail_now = [&](error_code ec) {
         a.failure.code = ec;
@@ -1095,13 +1142,14 @@ CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
     if (st.configuration) return fail_now(st.configuration);
     if (s.refused) return fail_now(s.refused);
     // An SSE-C key never crosses the network in the clear (S3 refuses it too, after the fact).
-    if (s.sends_customer_key && !st.to.tls) return fail_now(errc::invalid_argument);
-    auto x = std::make_shared<s3_detail::exchange>(s.sink);
+    const auto t = st.now();
+    if (s.sends_customer_key && !t->to.tls) return fail_now(errc::invalid_argument);
+    auto x = std::make_shared<exchange>(s.sink);
     auto& req = x->request;
     req.method = s.method;
-    req.to = st.to;
+    req.to = t->to;
     req.body = s.body;
-    const std::string path = st.path_of(s.key);
+    const std::string path = t->path_of(s.key);
     req.target = path;
     std::vector<auth::name_value> query;
     query.reserve(s.query.size());
@@ -1146,19 +1194,19 @@ CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
         headers.push_back({extra[i].first, extra[i].second});
     }
     error_code ec;
-    x->body_hash = s3_detail::payload_hash(st, s, ec);
+    x->body_hash = payload_hash(st, t->to.tls, s, ec);
     if (ec) return fail_now(ec);
 
     auth::sigv4_request r;
     r.method = s.method;
-    r.host = st.host;
+    r.host = t->host;
     r.path = path;
     r.query = query;
     r.headers = headers;
     r.payload_hash = x->body_hash;
     const auto now = std::chrono::system_clock::now() +
                      std::chrono::seconds(st.clock_offset.load(std::memory_order_relaxed));
-    const auto signed_headers = st.signer.sign_headers(r, auth::amz_date::from(now));
+    const auto signed_headers = t->signer.sign_headers(r, auth::amz_date::from(now));
     req.headers.set("X-Amz-Date", signed_headers.date.iso());
     if (!signed_headers.session_token.empty())
         req.headers.set("X-Amz-Security-Token", signed_headers.session_token);
@@ -1174,10 +1222,29 @@ CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
     st.transport.async_exchange(
         x->request, x->response,
         boost::asio::bind_cancellation_slot(
-            slot, [state = state_, x, &s, &a, h = std::move(handler)](error_code ec) mutable {
-                s3_detail::read_reply(*state, s, a, *x, ec);
+            slot, [shared, t, x, &s, &a, slot, h = std::move(handler)](error_code ec) mutable {
+                if (!ec && !s.redirected) {
+                    const auto region = redirect_region(x->response);
+                    error_code rewound;
+                    if (!region.empty() && region != t->region &&
+                        (s.body == nullptr || s.body->rewind(rewound))) {
+                        s.redirected = true;
+                        if (s.sink != nullptr) s.sink->reset();
+                        shared->follow(*t, region);
+                        return send(shared, s, a, slot, std::move(h));
+                    }
+                }
+                read_reply(*shared, s, a, *x, ec);
                 std::move(h)();
             }));
+}
+
+} // namespace s3_detail
+
+CLOUDSTORE_DECL void s3::start(s3_step& s, core::attempt_context& a,
+                               boost::asio::cancellation_slot slot,
+                               boost::asio::any_completion_handler<void()> handler) {
+    s3_detail::send(state_, s, a, slot, std::move(handler));
 }
 
 } // namespace cloudstore

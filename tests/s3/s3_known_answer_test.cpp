@@ -1,0 +1,322 @@
+// What Ceph RGW cannot show, against a scripted server: the requests cloudstore sends
+// (checked header by header against the S3 API reference) and what it makes of S3's replies
+// (lost replies, redirects, errors inside a 200, checksums RGW ignores, options RGW refuses).
+#include "support/scripted_server.hpp"
+
+#include <cloudstore/checksum.hpp>
+#include <cloudstore/client.hpp>
+#include <cloudstore/mixins/checksums.hpp>
+#include <cloudstore/mixins/retry.hpp>
+#include <cloudstore/storage/s3.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace cloudstore;
+using namespace std::string_literals;
+using test::recorded_request;
+using test::scripted_reply;
+using test::scripted_server;
+
+namespace {
+
+s3_options options_for(const scripted_server& server) {
+    s3_options o;
+    o.bucket = "bucket";
+    o.region = "us-east-1";
+    o.endpoint = server.endpoint();
+    o.style = s3_options::addressing::path;
+    o.credentials.access_key_id = "AKIDEXAMPLE";
+    o.credentials.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    o.transport.proxy = {};
+    o.multipart_threshold = 5 << 20;
+    o.part_size = 5 << 20;
+    return o;
+}
+
+// The names SigV4 signed, from the Authorization header.
+std::string signed_headers(const recorded_request& r) {
+    const auto auth = r.header("Authorization");
+    const auto at = auth.find("SignedHeaders=");
+    if (at == std::string::npos) return {};
+    const auto end = auth.find(',', at);
+    return auth.substr(at + 14, end - at - 14);
+}
+
+bool signs(const recorded_request& r, const std::string& name) {
+    const auto list = ";" + signed_headers(r) + ";";
+    return list.find(";" + name + ";") != std::string::npos;
+}
+
+scripted_reply xml(unsigned status, std::string body) {
+    return {status, {{"Content-Type", "application/xml"}}, std::move(body), false};
+}
+
+scripted_reply error_reply(unsigned status, const std::string& code) {
+    return xml(status, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code +
+                           "</Code><Message></Message><RequestId>req-1</RequestId></Error>");
+}
+
+// A multipart upload the server accepts, with `complete` deciding the Complete's fate.
+scripted_server::handler multipart_server(std::function<scripted_reply(int)> complete) {
+    auto completes = std::make_shared<int>(0);
+    return [complete = std::move(complete), completes](const recorded_request& r) {
+        if (r.method == "POST" && r.target.find("?uploads") != std::string::npos)
+            return xml(200, "<InitiateMultipartUploadResult><Bucket>bucket</Bucket><Key>k</Key>"
+                            "<UploadId>UP-1</UploadId></InitiateMultipartUploadResult>");
+        if (r.method == "PUT" && r.target.find("partNumber=") != std::string::npos) {
+            const auto n = r.target.substr(r.target.find("partNumber=") + 11, 1);
+            return scripted_reply{200, {{"ETag", "\"etag-" + n + "\""}}, "", false};
+        }
+        if (r.method == "POST" && r.target.find("uploadId=UP-1") != std::string::npos)
+            return complete(++*completes);
+        if (r.method == "HEAD")
+            return scripted_reply{
+                200,
+                {{"ETag", "\"3858f62230ac3c915f300c664312c11f-3\""}, {"Content-Length", "12"}},
+                "",
+                false};
+        if (r.method == "DELETE") return scripted_reply{204, {}, "", false};
+        return error_reply(400, "Unexpected");
+    };
+}
+
+std::size_t count(const std::vector<recorded_request>& rs, const std::string& method,
+                  const std::string& fragment) {
+    return std::size_t(std::count_if(rs.begin(), rs.end(), [&](const recorded_request& r) {
+        return r.method == method && r.target.find(fragment) != std::string::npos;
+    }));
+}
+
+using retrying = client<s3, retry<exponential_backoff>>;
+
+retrying with_fast_retries(s3 storage) {
+    exponential_backoff backoff;
+    backoff.base = std::chrono::milliseconds(1);
+    backoff.cap = std::chrono::milliseconds(2);
+    return retrying(std::move(storage), retry<exponential_backoff>{backoff});
+}
+
+} // namespace
+
+TEST_CASE("s3 known answers: a Complete whose reply was lost is settled by a HEAD") {
+    // The first Complete completes the upload, but its reply never arrives; the retry finds
+    // no upload. The object's "-3" ETag says it is this upload: a success, and no abort.
+    scripted_server server(multipart_server([](int n) {
+        return n == 1 ? scripted_reply{200, {}, "", true} : error_reply(404, "NoSuchUpload");
+    }));
+    auto c = with_fast_retries(s3(options_for(server)));
+    const std::string data(12 << 20, 'd');
+    error_code ec;
+    const auto info = c.put("k", data, put_options{}, ec);
+    CHECK_FALSE(ec);
+    CHECK(info.etag == "3858f62230ac3c915f300c664312c11f-3");
+    const auto rs = server.requests();
+    CHECK(count(rs, "PUT", "partNumber=") == 3);
+    CHECK(count(rs, "POST", "uploadId=UP-1") == 2);
+    CHECK(count(rs, "HEAD", "/bucket/k") == 1);
+    CHECK(count(rs, "DELETE", "uploadId") == 0);
+    // The Complete lists the parts in order, with their ETags as S3 gave them.
+    const auto complete = std::find_if(rs.begin(), rs.end(), [](const recorded_request& r) {
+        return r.method == "POST" && r.target.find("uploadId=UP-1") != std::string::npos;
+    });
+    REQUIRE(complete != rs.end());
+    CHECK(complete->body == "<CompleteMultipartUpload>"
+                            "<Part><PartNumber>1</PartNumber><ETag>&quot;etag-1&quot;</ETag></Part>"
+                            "<Part><PartNumber>2</PartNumber><ETag>&quot;etag-2&quot;</ETag></Part>"
+                            "<Part><PartNumber>3</PartNumber><ETag>&quot;etag-3&quot;</ETag></Part>"
+                            "</CompleteMultipartUpload>");
+}
+
+TEST_CASE("s3 known answers: NoSuchUpload on a first Complete is a failure, and aborts") {
+    scripted_server server(multipart_server([](int) { return error_reply(404, "NoSuchUpload"); }));
+    client<s3> c(s3(options_for(server)));
+    error_code ec;
+    c.put("k", std::string(12 << 20, 'd'), put_options{}, ec);
+    CHECK(ec == s3_errc::no_such_upload);
+    CHECK(count(server.requests(), "HEAD", "/bucket/k") == 0);
+    CHECK(count(server.requests(), "DELETE", "uploadId=UP-1") == 1);
+}
+
+TEST_CASE("s3 known answers: an error inside a Complete's 200 is a failure") {
+    scripted_server server(multipart_server([](int) {
+        return xml(200, "<?xml version=\"1.0\"?>\n\n<Error><Code>InternalError</Code>"
+                        "<Message>We encountered an internal error.</Message></Error>");
+    }));
+    client<s3> c(s3(options_for(server)));
+    error_code ec;
+    storage_failure detail;
+    call_options call;
+    call.detail = &detail;
+    c.put("k", std::string(12 << 20, 'd'), put_options{}, ec, call);
+    CHECK(ec == s3_errc::internal_error);
+    CHECK(detail.provider_code == "InternalError");
+    CHECK(count(server.requests(), "DELETE", "uploadId=UP-1") == 1);
+}
+
+TEST_CASE("s3 known answers: a failing part aborts the upload") {
+    scripted_server server([](const recorded_request& r) {
+        if (r.target.find("partNumber=2") != std::string::npos)
+            return error_reply(500, "InternalError");
+        return multipart_server([](int) { return xml(200, "<x/>"); })(r);
+    });
+    client<s3> c(s3(options_for(server)));
+    error_code ec;
+    c.put("k", std::string(12 << 20, 'd'), put_options{}, ec);
+    CHECK(ec == condition::server_error);
+    const auto rs = server.requests();
+    CHECK(count(rs, "DELETE", "uploadId=UP-1") == 1);
+    CHECK(count(rs, "POST", "uploadId=UP-1") == 0);
+}
+
+TEST_CASE("s3 known answers: storage class, canned ACL and server-side encryption headers") {
+    scripted_server server(scripted_server::queue(
+        {{200, {{"ETag", "\"e\""}}, "", false}, {200, {{"ETag", "\"e\""}}, "", false}}));
+    client<s3> c(s3(options_for(server)));
+    put_options po;
+    po.storage_class = "STANDARD_IA";
+    po.acl = "bucket-owner-full-control";
+    po.encryption.what = server_encryption::mode::store_managed;
+    c.put("a", "x"s, po);
+    po.encryption.what = server_encryption::mode::kms;
+    po.encryption.kms_key_id = "arn:aws:kms:us-east-1:111122223333:key/abc";
+    c.put("b", "x"s, po);
+    const auto rs = server.requests();
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].header("x-amz-storage-class") == "STANDARD_IA");
+    CHECK(rs[0].header("x-amz-acl") == "bucket-owner-full-control");
+    CHECK(rs[0].header("x-amz-server-side-encryption") == "AES256");
+    CHECK(rs[0].header("x-amz-server-side-encryption-aws-kms-key-id").empty());
+    CHECK(rs[1].header("x-amz-server-side-encryption") == "aws:kms");
+    CHECK(rs[1].header("x-amz-server-side-encryption-aws-kms-key-id") ==
+          "arn:aws:kms:us-east-1:111122223333:key/abc");
+    for (const auto& r : rs) {
+        CHECK(signs(r, "x-amz-storage-class"));
+        CHECK(signs(r, "x-amz-acl"));
+        CHECK(signs(r, "x-amz-server-side-encryption"));
+    }
+}
+
+TEST_CASE("s3 known answers: an SSE-C key is never sent over plain HTTP") {
+    scripted_server server(multipart_server([](int) {
+        return xml(200, "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+                        "</CompleteMultipartUploadResult>");
+    }));
+    auto o = options_for(server);
+    client<s3> c{s3(o)};
+    put_options po;
+    po.encryption.what = server_encryption::mode::customer_key;
+    po.encryption.customer_key = std::string(32, 'k');
+    error_code ec;
+    c.put("k", std::string(12 << 20, 'd'), po, ec);
+    // Over plain HTTP the key is never sent: refused before any request.
+    CHECK(ec == condition::invalid_argument);
+    CHECK(server.requests().empty());
+}
+
+TEST_CASE("s3 known answers: the checksums mixin's headers, single and multipart") {
+    scripted_server server([](const recorded_request& r) {
+        if (r.method == "PUT" && r.target == "/bucket/small")
+            return scripted_reply{200, {{"ETag", "\"e\""}}, "", false};
+        return multipart_server([](int) {
+            return xml(200, "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+                            "</CompleteMultipartUploadResult>");
+        })(r);
+    });
+    client<s3, checksums<crc32c>> c(s3(options_for(server)));
+    c.put("small", "123456789"s);
+    const std::string data(12 << 20, 'd');
+    c.put("k", data);
+    const auto rs = server.requests();
+    REQUIRE(!rs.empty());
+    // CRC32C("123456789") = 0xE3069283, base64 of its four bytes.
+    CHECK(rs[0].header("x-amz-checksum-crc32c") == "4waSgw==");
+    CHECK(signs(rs[0], "x-amz-checksum-crc32c"));
+    const auto create = std::find_if(rs.begin(), rs.end(), [](const recorded_request& r) {
+        return r.target.find("?uploads") != std::string::npos;
+    });
+    REQUIRE(create != rs.end());
+    CHECK(create->header("x-amz-checksum-algorithm") == "CRC32C");
+    std::size_t parts_with_checksum = 0;
+    for (const auto& r : rs)
+        if (r.target.find("partNumber=") != std::string::npos &&
+            !r.header("x-amz-checksum-crc32c").empty())
+            ++parts_with_checksum;
+    CHECK(parts_with_checksum == 3);
+    const auto complete = std::find_if(rs.begin(), rs.end(), [](const recorded_request& r) {
+        return r.method == "POST" && r.target.find("uploadId=UP-1") != std::string::npos;
+    });
+    REQUIRE(complete != rs.end());
+    CHECK(complete->body.find("<ChecksumCRC32C>") != std::string::npos);
+}
+
+TEST_CASE("s3 known answers: a download is checked against the object's full checksum") {
+    std::string value = "4waSgw=="; // CRC32C of "123456789"
+    scripted_server server([&](const recorded_request& r) {
+        if (r.header("x-amz-checksum-mode") != "ENABLED") return error_reply(400, "NoMode");
+        return scripted_reply{200,
+                              {{"ETag", "\"e\""},
+                               {"x-amz-checksum-crc32c", value},
+                               {"x-amz-checksum-type", "FULL_OBJECT"}},
+                              "123456789",
+                              false};
+    });
+    client<s3, checksums<crc32c>> c(s3(options_for(server)));
+    error_code ec;
+    CHECK(c.get("k", get_options{}, ec) == "123456789");
+    CHECK_FALSE(ec);
+    value = "AAAAAA=="; // another value: the bytes are not what S3 stored
+    c.get("k", get_options{}, ec);
+    CHECK(ec == condition::checksum_mismatch);
+}
+
+TEST_CASE("s3 known answers: a region redirect is followed once, and re-signed") {
+    SUBCASE("301 PermanentRedirect") {
+        scripted_server server([](const recorded_request& r) {
+            if (r.header("Authorization").find("/eu-west-1/s3/") == std::string::npos) {
+                auto reply = error_reply(301, "PermanentRedirect");
+                reply.headers.emplace_back("x-amz-bucket-region", "eu-west-1");
+                return reply;
+            }
+            return scripted_reply{200, {{"ETag", "\"e\""}}, "body", false};
+        });
+        client<s3> c(s3(options_for(server)));
+        c.put("k", "body"s);
+        CHECK(c.get("k") == "body");
+        const auto rs = server.requests();
+        REQUIRE(rs.size() == 3); // the PUT twice, then the GET straight to the new region
+        CHECK(rs[0].body == "body");
+        CHECK(rs[1].body == "body");
+        CHECK(rs[2].header("Authorization").find("/eu-west-1/s3/") != std::string::npos);
+    }
+    SUBCASE("400 AuthorizationHeaderMalformed with the region; and never twice") {
+        scripted_server server([](const recorded_request&) {
+            auto reply = error_reply(400, "AuthorizationHeaderMalformed");
+            reply.headers.emplace_back("x-amz-bucket-region", "ap-south-1");
+            return reply;
+        });
+        client<s3> c(s3(options_for(server)));
+        error_code ec;
+        c.head("k", ec);
+        CHECK(ec);
+        CHECK(server.requests().size() == 2);
+    }
+}
+
+TEST_CASE("s3 known answers: an empty <Message> and a request id") {
+    scripted_server server(scripted_server::queue({error_reply(404, "NoSuchKey")}));
+    client<s3> c(s3(options_for(server)));
+    error_code ec;
+    storage_failure detail;
+    call_options call;
+    call.detail = &detail;
+    c.get("missing", get_options{}, ec, call);
+    CHECK(ec == condition::not_found);
+    CHECK(ec == s3_errc::no_such_key);
+    CHECK(detail.provider_code == "NoSuchKey");
+    CHECK(detail.message.empty());
+    CHECK(detail.http_status == 404);
+}
