@@ -6,6 +6,17 @@
 #include <cloudstore/storage/local.hpp>
 #include <cloudstore/storage/memory.hpp>
 
+// The network storages (S3) speak through Beast, which needs exceptions: a build without them,
+// or one that defines CLOUDSTORE_NO_NETWORK_STORAGES, has memory and local only, and
+// make_client answers not_supported for the others.
+#if defined(__cpp_exceptions) && !defined(CLOUDSTORE_NO_NETWORK_STORAGES)
+#define CLOUDSTORE_HAS_NETWORK_STORAGES 1
+#include <cloudstore/storage/s3.hpp>
+#ifndef CLOUDSTORE_FORBID_MIXINS
+#include <cloudstore/mixins/retry.hpp>
+#endif
+#endif
+
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -13,10 +24,15 @@
 namespace cloudstore {
 
 struct config {
-    /// STORAGE_TYPE: "local" or "memory" (s3 and gcs join with their storages).
+    /// STORAGE_TYPE: "local", "memory" or "s3" (gcs joins with its storage).
     std::string storage_type;
     /// LOCAL_STORAGE_PATH: the root folder of local storage.
     std::string local_storage_path;
+#ifdef CLOUDSTORE_HAS_NETWORK_STORAGES
+    /// S3_BUCKET_NAME, AWS_REGION, the static keys, AWS_ENDPOINT_URL(_S3), ... (see
+    /// s3_options::from_environment); a missing bucket or key is reported by make_client.
+    s3_options s3;
+#endif
 
     /// The environment's values; unset variables stay empty.
     static config from_environment() {
@@ -27,13 +43,20 @@ struct config {
         config c;
         c.storage_type = get("STORAGE_TYPE");
         c.local_storage_path = get("LOCAL_STORAGE_PATH");
+#ifdef CLOUDSTORE_HAS_NETWORK_STORAGES
+        if (c.storage_type == "s3") {
+            error_code missing; // make_client says what is missing
+            c.s3 = s3_options::from_environment(missing);
+        }
+#endif
         return c;
     }
 };
 
 /// The client `c` names, or nullopt with `ec`: invalid_configuration for an unknown or
-/// missing STORAGE_TYPE or a local store without a path; not_supported for a storage this
-/// build does not have yet.
+/// missing STORAGE_TYPE, a local store without a path or an S3 store without a bucket or
+/// keys; not_supported for a storage this build does not have. An S3 client retries
+/// transient failures (exponential backoff with jitter) unless mixins are forbidden.
 inline std::optional<any_client> make_client(const config& c, error_code& ec) {
     ec = {};
     if (c.storage_type == "memory") return any_client(client<memory>());
@@ -44,6 +67,20 @@ inline std::optional<any_client> make_client(const config& c, error_code& ec) {
         }
         return any_client(client<local>(local(c.local_storage_path)));
     }
+#ifdef CLOUDSTORE_HAS_NETWORK_STORAGES
+    if (c.storage_type == "s3") {
+        if (c.s3.bucket.empty() || c.s3.credentials.access_key_id.empty() ||
+            c.s3.credentials.secret_access_key.empty()) {
+            ec = errc::invalid_configuration;
+            return std::nullopt;
+        }
+#ifndef CLOUDSTORE_FORBID_MIXINS
+        return any_client(client<s3, retry<exponential_backoff>>(s3(c.s3)));
+#else
+        return any_client(client<s3>(s3(c.s3)));
+#endif
+    }
+#endif
     ec = c.storage_type == "s3" || c.storage_type == "gcs" ? errc::not_supported
                                                            : errc::invalid_configuration;
     return std::nullopt;

@@ -3,6 +3,7 @@
 #include "rgw_env.hpp"
 
 #include <cloudstore/client.hpp>
+#include <cloudstore/config.hpp>
 #include <cloudstore/storage/s3.hpp>
 
 #include <doctest/doctest.h>
@@ -145,4 +146,32 @@ TEST_CASE("s3 on RGW: batch delete across two requests, and listing every page")
         CHECK_FALSE(results[i]);
     CHECK(results[1100] == condition::invalid_argument);
     CHECK(c.list(list_options{"many/", "", "", "", 10}, ec).objects.empty());
+}
+
+TEST_CASE("s3 on RGW: make_client builds an S3 client from the environment") {
+    s3 storage = rgw::fresh();
+    ::setenv("STORAGE_TYPE", "s3", 1);
+    ::setenv("S3_BUCKET_NAME", storage.options().bucket.c_str(), 1);
+    ::setenv("AWS_REGION", rgw::get("RGW_REGION").c_str(), 1);
+    ::setenv("AWS_ACCESS_KEY_ID", rgw::get("RGW_ACCESS_KEY").c_str(), 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", rgw::get("RGW_SECRET_KEY").c_str(), 1);
+    ::setenv("AWS_ENDPOINT_URL", rgw::get("RGW_ENDPOINT").c_str(), 1);
+    ::setenv("NO_PROXY", "127.0.0.1", 1);
+    auto any = make_client();
+    CHECK(any.storage_type() == "s3");
+    error_code ec;
+    put_options po;
+    po.content_type = "text/plain";
+    any.put("env/one", "from the environment"s, po, ec);
+    CHECK_FALSE(ec);
+    CHECK(any.get("env/one", get_options{}, ec) == "from the environment");
+    CHECK(client<s3>(storage).head("env/one").content_type == "text/plain");
+    any.remove("env/one", ec);
+    CHECK_FALSE(ec);
+    // Without the bucket: a configuration error, before any request.
+    ::unsetenv("S3_BUCKET_NAME");
+    CHECK_THROWS_AS(make_client(), invalid_configuration_error);
+    for (const char* name : {"STORAGE_TYPE", "AWS_REGION", "AWS_ACCESS_KEY_ID",
+                             "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "NO_PROXY"})
+        ::unsetenv(name);
 }
