@@ -9,12 +9,14 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace rgw {
@@ -75,6 +77,25 @@ inline void create_bucket(cloudstore::s3& storage) {
     cloudstore::storage_failure failure;
     const auto ec = cloudstore::core::run_blocking(storage, create, none, op, &failure);
     if (ec) throw std::runtime_error("cannot create a bucket on RGW: " + failure.describe());
+}
+
+/// Runs a shell command: its exit status and its standard output (and error, when asked).
+inline std::pair<int, std::string> shell(const std::string& command) {
+    std::string out;
+    FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) throw std::runtime_error("popen failed: " + command);
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, p)) > 0;)
+        out.append(buffer, n);
+    const int status = ::pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+/// The AWS CLI (Debian's v2) against this RGW, as its first user: exit status and output.
+inline std::pair<int, std::string> aws(const std::string& arguments) {
+    return shell("AWS_CONFIG_FILE=" + get("RGW_AWS_CONFIG_FILE") +
+                 " AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= /usr/bin/aws --endpoint-url " +
+                 get("RGW_ENDPOINT") + " " + arguments + " 2>&1");
 }
 
 /// A fresh bucket and an s3 storage for it.

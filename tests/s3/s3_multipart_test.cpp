@@ -49,21 +49,7 @@ s3 fresh_small_parts(bool tls = false) {
     return storage;
 }
 
-// The AWS CLI against the test's RGW: exit status and standard output.
-std::pair<int, std::string> aws(const std::string& arguments) {
-    const std::string command = "AWS_CONFIG_FILE=" + rgw::get("RGW_AWS_CONFIG_FILE") +
-                                " AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= /usr/bin/aws "
-                                "--endpoint-url " +
-                                rgw::get("RGW_ENDPOINT") + " " + arguments + " 2>&1";
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, p)) > 0;)
-        out.append(buffer, n);
-    const int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using rgw::aws;
 
 bool ends_with(const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;

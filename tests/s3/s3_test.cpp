@@ -24,17 +24,7 @@ using namespace std::string_literals;
 
 namespace {
 
-// Runs a shell command; returns its exit status and its standard output.
-std::pair<int, std::string> run(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, p)) > 0;)
-        out.append(buffer, n);
-    const int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using rgw::shell;
 
 std::filesystem::path temp_file(const std::string& name) {
     return std::filesystem::temp_directory_path() /
@@ -89,7 +79,7 @@ TEST_CASE("s3 on RGW: presigned GET and PUT URLs work with curl") {
     const auto get_url =
         c.presigned_url("shared/a.txt", method::get, std::chrono::seconds(300), ec);
     REQUIRE_FALSE(ec);
-    auto [status, out] = run("curl -sS --fail '" + get_url + "'");
+    auto [status, out] = shell("curl -sS --fail '" + get_url + "'");
     CHECK(status == 0);
     CHECK(out == "presigned body");
 
@@ -99,7 +89,7 @@ TEST_CASE("s3 on RGW: presigned GET and PUT URLs work with curl") {
     const auto file = temp_file("upload");
     std::ofstream(file) << "sent by curl";
     auto [put_status, put_out] =
-        run("curl -sS --fail -X PUT --upload-file '" + file.string() + "' '" + put_url + "'");
+        shell("curl -sS --fail -X PUT --upload-file '" + file.string() + "' '" + put_url + "'");
     std::filesystem::remove(file);
     CHECK(put_status == 0);
     CHECK(c.get("shared/from curl.txt") == "sent by curl");
@@ -107,7 +97,7 @@ TEST_CASE("s3 on RGW: presigned GET and PUT URLs work with curl") {
     // A tampered signature is refused.
     auto tampered = get_url;
     tampered.back() = tampered.back() == '0' ? '1' : '0';
-    auto [bad_status, bad_out] = run("curl -s -o /dev/null -w '%{http_code}' '" + tampered + "'");
+    auto [bad_status, bad_out] = shell("curl -s -o /dev/null -w '%{http_code}' '" + tampered + "'");
     CHECK(bad_out == "403");
 }
 
