@@ -165,3 +165,47 @@ TEST_CASE("s3 on RGW: make_client builds an S3 client from the environment") {
                              "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "NO_PROXY"})
         ::unsetenv(name);
 }
+
+TEST_CASE("s3 on RGW: a lifecycle rule that aborts incomplete uploads, read back by the CLI") {
+    s3 storage = rgw::fresh();
+    const std::string bucket = storage.options().bucket;
+    core::layers<> none;
+    core::operation_context op;
+    storage_failure failure;
+    auto rule = storage.abort_incomplete_uploads_algorithm(3);
+    CHECK_FALSE(core::run_blocking(storage, rule, none, op, &failure));
+    const auto [status, out] =
+        rgw::aws("s3api get-bucket-lifecycle-configuration --bucket " + bucket + " --output json");
+    CHECK(status == 0);
+    CHECK(out.find("\"DaysAfterInitiation\": 3") != std::string::npos);
+    CHECK(out.find("\"Status\": \"Enabled\"") != std::string::npos);
+    auto zero = storage.abort_incomplete_uploads_algorithm(0);
+    CHECK(core::run_blocking(storage, zero, none, op) == condition::invalid_argument);
+}
+
+TEST_CASE("s3 on RGW: a batch delete reports the keys a bucket policy protects") {
+    client<s3> c(rgw::fresh());
+    const std::string bucket = c.storage().options().bucket;
+    const std::vector<std::string> keys = {"free/1", "kept/1", "free/2", "kept/2"};
+    for (const auto& k : keys)
+        c.put(k, "x"s);
+    const std::string policy =
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*",)"
+        R"("Action":"s3:DeleteObject","Resource":"arn:aws:s3:::)" +
+        bucket + R"(/kept/*"}]})";
+    const auto [status, out] =
+        rgw::aws("s3api put-bucket-policy --bucket " + bucket + " --policy '" + policy + "'");
+    REQUIRE_MESSAGE(status == 0, out);
+    error_code ec;
+    const auto results = c.remove_many(keys, ec);
+    CHECK_FALSE(ec); // the request succeeded; two of its keys did not
+    REQUIRE(results.size() == 4);
+    CHECK_FALSE(results[0]);
+    CHECK(results[1] == condition::permission_denied);
+    CHECK_FALSE(results[2]);
+    CHECK(results[3] == condition::permission_denied);
+    CHECK_FALSE(c.exists("free/1", ec));
+    CHECK(c.exists("kept/1", ec));
+    CHECK(rgw::aws("s3api delete-bucket-policy --bucket " + bucket).first == 0);
+    c.remove_many(keys, ec); // memstore keeps objects in memory: leave none behind
+}

@@ -286,6 +286,23 @@ public:
         return {keys, results};
     }
 
+    /// PutBucketLifecycleConfiguration with one rule: multipart uploads left incomplete (a
+    /// process killed, or an upload cancelled mid-way) are aborted `days` after they began,
+    /// and their parts freed. It replaces the bucket's lifecycle configuration.
+    class abort_incomplete_uploads_type {
+    public:
+        CLOUDSTORE_DECL explicit abort_incomplete_uploads_type(unsigned days);
+        CLOUDSTORE_DECL core::action next(const core::attempt_context* done);
+        s3_step& step() noexcept { return step_; }
+
+    private:
+        s3_step step_;
+        http::memory_source body_{std::string_view()};
+    };
+    abort_incomplete_uploads_type abort_incomplete_uploads_algorithm(unsigned days) const {
+        return abort_incomplete_uploads_type(days);
+    }
+
     /// ListParts of an upload, every page (uploads that failed are aborted; this serves
     /// callers who track their own, and tests).
     class list_parts_type {

@@ -757,6 +757,30 @@ CLOUDSTORE_DECL core::action s3::put_type::abort(error_code why) {
     return core::action::perform();
 }
 
+CLOUDSTORE_DECL s3::abort_incomplete_uploads_type::abort_incomplete_uploads_type(unsigned days) {
+    step_.what = s3_step::kind::remove; // no reply to read
+    step_.method = "PUT";
+    step_.query.emplace_back("lifecycle", "");
+    step_.owned_body = "<LifecycleConfiguration><Rule><ID>cloudstore-abort-incomplete-uploads</ID>"
+                       "<Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+                       "<AbortIncompleteMultipartUpload><DaysAfterInitiation>" +
+                       std::to_string(days) +
+                       "</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
+                       "</LifecycleConfiguration>";
+    // S3 requires the body's MD5 (or a checksum) on this request.
+    step_.headers.emplace_back("Content-MD5", crypto::base64_encode(crypto::md5(step_.owned_body)));
+    step_.headers.emplace_back("Content-Type", "application/xml");
+    if (days == 0) step_.refused = errc::invalid_argument;
+}
+
+CLOUDSTORE_DECL core::action
+s3::abort_incomplete_uploads_type::next(const core::attempt_context* done) {
+    if (done != nullptr) return core::action::finish(done->error());
+    body_ = http::memory_source(step_.owned_body); // here, where the algorithm now lives
+    step_.body = &body_;
+    return core::action::perform();
+}
+
 CLOUDSTORE_DECL s3::list_parts_type::list_parts_type(std::string_view key,
                                                      std::string_view upload_id,
                                                      std::vector<s3_uploaded_part>& out)
@@ -1157,7 +1181,7 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
         const auto& [name, value] = s.query[i];
         req.target += i == 0 ? '?' : '&';
         auth::uri_encode(req.target, name, false);
-        if (!value.empty() || name != "delete") {
+        if (!value.empty()) { // a sub-resource (?delete, ?uploads, ?lifecycle) goes bare
             req.target += '=';
             auth::uri_encode(req.target, value, false);
         }
