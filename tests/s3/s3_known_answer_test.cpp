@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -319,4 +320,36 @@ TEST_CASE("s3 known answers: an empty <Message> and a request id") {
     CHECK(detail.provider_code == "NoSuchKey");
     CHECK(detail.message.empty());
     CHECK(detail.http_status == 404);
+}
+
+TEST_CASE("s3 known answers: a stream of known length over plain HTTP is signed aws-chunked") {
+    scripted_server server(scripted_server::queue({{200, {{"ETag", "\"e\""}}, "", false}}));
+    client<s3> c(s3(options_for(server)));
+    const std::string data(70000, 'z');
+    std::size_t at = 0;
+    http::generator_source stream(
+        [&](std::span<std::byte> out, error_code&) {
+            const std::size_t n = std::min(out.size(), data.size() - at);
+            std::memcpy(out.data(), data.data() + at, n);
+            at += n;
+            return n;
+        },
+        data.size());
+    put_options po;
+    po.content_encoding = "gzip";
+    c.put("k", stream, po);
+    const auto rs = server.requests();
+    REQUIRE(rs.size() == 1);
+    const auto& r = rs[0];
+    CHECK(r.header("x-amz-content-sha256") == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+    CHECK(r.header("Content-Encoding") == "aws-chunked,gzip");
+    CHECK(r.header("x-amz-decoded-content-length") == "70000");
+    CHECK(signs(r, "x-amz-decoded-content-length"));
+    CHECK(signs(r, "content-encoding"));
+    // 64 KiB, then 4,464 bytes, then the final chunk; each with its 64-hex-digit signature.
+    CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
+    CHECK(r.body.rfind("10000;chunk-signature=", 0) == 0);
+    const auto second = r.body.find("\r\n1170;chunk-signature=");
+    CHECK(second == 22 + 64 + 2 + 65536);
+    CHECK(r.body.size() - r.body.rfind("0;chunk-signature=") == 18 + 64 + 4);
 }

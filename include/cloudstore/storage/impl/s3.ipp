@@ -1,6 +1,7 @@
 // s3: request building, signing, the exchange and reading S3's replies (XML through pugixml).
 #pragma once
 
+#include <cloudstore/auth/aws_chunked.hpp>
 #include <cloudstore/crypto/base64.hpp>
 #include <cloudstore/crypto/digest.hpp>
 #include <cloudstore/crypto/hex.hpp>
@@ -70,7 +71,15 @@ inline void read_object_headers(const boost::beast::http::fields& f, unsigned st
     info.content_type = std::string(header(f, "Content-Type"));
     info.cache_control = std::string(header(f, "Cache-Control"));
     info.content_disposition = std::string(header(f, "Content-Disposition"));
-    info.content_encoding = std::string(header(f, "Content-Encoding"));
+    // "aws-chunked" is how an upload was framed, never the object's encoding: S3 drops it,
+    // Ceph RGW (16) keeps it ("aws-chunked,gzip").
+    std::string_view encoding = header(f, "Content-Encoding");
+    if (encoding.size() >= 11 && iequals(encoding.substr(0, 11), "aws-chunked")) {
+        encoding.remove_prefix(11);
+        while (!encoding.empty() && (encoding.front() == ',' || encoding.front() == ' '))
+            encoding.remove_prefix(1);
+    }
+    info.content_encoding = std::string(encoding);
     if (auto t = http::parse_http_date(header(f, "Last-Modified"))) info.last_modified = *t;
     info.size = to_u64(header(f, "Content-Length"));
     if (status == 206) {
@@ -271,6 +280,82 @@ private:
     std::uint64_t received_ = 0;
 };
 
+// A body of known length sent as signed aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD):
+// each chunk signed as it goes, chained from the request's signature, so a body that cannot
+// be read twice is still signed, in one pass.
+class aws_chunked_source final : public http::body_source {
+public:
+    static constexpr std::size_t chunk = 64 * 1024; // S3: at least 8 KiB but the last
+
+    aws_chunked_source(const auth::sigv4_signer& signer, auth::amz_date when, std::string_view seed,
+                       http::body_source& inner, std::uint64_t length)
+        : signer_(signer)
+        , when_(when)
+        , seed_(seed)
+        , inner_(inner)
+        , length_(length)
+        , chunks_(signer, when, seed) {}
+    std::optional<std::uint64_t> size() const noexcept override {
+        return auth::aws_chunk_signer::encoded_length(length_, chunk);
+    }
+    std::span<const std::byte> next(std::span<std::byte>, error_code& ec) override {
+        ec = {};
+        if (finished_) return {};
+        // Gather one chunk's data: signing needs all of it before its header goes out.
+        data_.clear();
+        while (data_.size() < chunk && !inner_done_) {
+            if (pending_.empty()) {
+                scratch_.resize(chunk);
+                pending_ = inner_.next(scratch_, ec);
+                if (ec) return {};
+                if (pending_.empty()) {
+                    inner_done_ = true;
+                    break;
+                }
+            }
+            const std::size_t n = std::min(pending_.size(), chunk - data_.size());
+            data_.insert(data_.end(), pending_.begin(), pending_.begin() + std::ptrdiff_t(n));
+            pending_ = pending_.subspan(n);
+        }
+        sent_ += data_.size();
+        if (sent_ > length_ || (inner_done_ && sent_ != length_)) {
+            ec = errc::invalid_argument; // the body is not the length it said
+            return {};
+        }
+        if (data_.empty()) {
+            finished_ = true;
+            out_ = chunks_.final_chunk();
+        } else {
+            out_ = chunks_.chunk_header(crypto::byte_view(data_));
+            out_.append(reinterpret_cast<const char*>(data_.data()), data_.size());
+            out_ += auth::aws_chunk_end;
+        }
+        return std::as_bytes(std::span(out_));
+    }
+    bool rewindable() const noexcept override { return inner_.rewindable(); }
+    bool rewind(error_code& ec) override {
+        if (!inner_.rewind(ec)) return false;
+        chunks_ = auth::aws_chunk_signer(signer_, when_, seed_); // the same request again
+        pending_ = {};
+        sent_ = 0;
+        inner_done_ = finished_ = false;
+        return true;
+    }
+
+private:
+    const auth::sigv4_signer& signer_;
+    auth::amz_date when_;
+    std::string seed_;
+    http::body_source& inner_;
+    std::uint64_t length_;
+    auth::aws_chunk_signer chunks_;
+    std::vector<std::byte> scratch_, data_;
+    std::span<const std::byte> pending_;
+    std::string out_;
+    std::uint64_t sent_ = 0;
+    bool inner_done_ = false, finished_ = false;
+};
+
 // One attempt's exchange: what must live until the transport completes.
 struct exchange {
     exchange(http::body_sink* target)
@@ -280,6 +365,7 @@ struct exchange {
     std::string reply;
     reply_sink sink;
     std::string body_hash;
+    std::optional<aws_chunked_source> chunked;
 };
 
 // SSE-C: the key, its algorithm and the key's MD5 (S3 checks the key arrived intact). The
@@ -1118,16 +1204,33 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
     }
 }
 
-// The payload hash to sign: none to compute for an empty body; UNSIGNED-PAYLOAD over TLS
-// (unless configured otherwise) or for a body that cannot be read twice; otherwise the body's
-// SHA-256, computed by a pass over it before sending.
-inline std::string payload_hash(const s3::state& st, bool tls, s3_step& s, error_code& ec) {
-    if (s.body == nullptr) return std::string(auth::payload::empty_sha256);
+// How a body is signed: not at all for an empty one (the empty hash); UNSIGNED-PAYLOAD when
+// configured so (by default over TLS); otherwise its SHA-256, computed in a pass before sending
+// when the body can be read twice, or signed chunk by chunk as it goes (aws-chunked) when it
+// cannot but its length is known. A stream of unknown length can only go unsigned.
+enum class payload_form { empty, unsigned_payload, hashed, streamed };
+
+inline payload_form payload_form_of(const s3::state& st, bool tls, const s3_step& s) {
+    if (s.body == nullptr) return payload_form::empty;
     using signing = s3_options::payload_signing;
     const auto mode = st.options.payload;
-    if (mode == signing::never_signed || (mode == signing::unsigned_over_tls && tls) ||
-        !s.body->rewindable())
+    if (mode == signing::never_signed || (mode == signing::unsigned_over_tls && tls))
+        return payload_form::unsigned_payload;
+    if (s.body->rewindable()) return payload_form::hashed;
+    return s.body->size() ? payload_form::streamed : payload_form::unsigned_payload;
+}
+
+inline std::string payload_hash(payload_form form, s3_step& s, error_code& ec) {
+    switch (form) {
+    case payload_form::empty:
+        return std::string(auth::payload::empty_sha256);
+    case payload_form::unsigned_payload:
         return std::string(auth::payload::unsigned_payload);
+    case payload_form::streamed:
+        return std::string(auth::payload::streaming_signed);
+    case payload_form::hashed:
+        break;
+    }
     crypto::sha256_context sha;
     std::vector<std::byte> scratch(256 * 1024);
     for (auto piece = s.body->next(scratch, ec); !ec && !piece.empty();
@@ -1190,7 +1293,9 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
     // Besides the step's own headers: the checksums mixin's value in S3's form; a multipart
     // upload declares the parts' algorithm when it is created; a whole-object GET asks for the
     // object's checksum to verify it.
-    std::array<std::pair<std::string, std::string>, 3> extra;
+    // An aws-chunked body says so, with its decoded length, before the object's own encoding.
+    const auto form = payload_form_of(st, t->to.tls, s);
+    std::array<std::pair<std::string, std::string>, 5> extra;
     std::size_t extras = 0;
     const auto add = [&](std::string name, std::string value) {
         extra[extras++] = {std::move(name), std::move(value)};
@@ -1207,9 +1312,18 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
         add(algorithm == "md5" ? std::string("Content-MD5")
                                : "x-amz-checksum-" + std::string(algorithm),
             s.checksum.value);
+    std::string encoding;
+    if (form == payload_form::streamed) {
+        encoding = "aws-chunked";
+        for (const auto& [name, value] : s.headers)
+            if (iequals(name, "Content-Encoding")) encoding += "," + value;
+        add("Content-Encoding", encoding);
+        add("x-amz-decoded-content-length", std::to_string(*s.body->size()));
+    }
     std::vector<auth::name_value> headers;
     headers.reserve(s.headers.size() + extras);
     for (const auto& [name, value] : s.headers) {
+        if (!encoding.empty() && iequals(name, "Content-Encoding")) continue;
         req.headers.set(name, value);
         headers.push_back({name, value});
     }
@@ -1218,7 +1332,7 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
         headers.push_back({extra[i].first, extra[i].second});
     }
     error_code ec;
-    x->body_hash = payload_hash(st, t->to.tls, s, ec);
+    x->body_hash = payload_hash(form, s, ec);
     if (ec) return fail_now(ec);
 
     auth::sigv4_request r;
@@ -1237,6 +1351,11 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
     if (!signed_headers.content_sha256.empty())
         req.headers.set("x-amz-content-sha256", signed_headers.content_sha256);
     req.headers.set(boost::beast::http::field::authorization, signed_headers.authorization);
+    if (form == payload_form::streamed) {
+        x->chunked.emplace(t->signer, signed_headers.date, signed_headers.signature(), *s.body,
+                           *s.body->size());
+        req.body = &*x->chunked;
+    }
     if (s.what == s3_step::kind::get && s.checksum.verify && s.checksum.running)
         x->sink.feed(s.checksum.running.operator->());
     if (s.method == "HEAD") x->sink.head();
