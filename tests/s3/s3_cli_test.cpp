@@ -94,10 +94,9 @@ TEST_CASE("s3 interop: cloudstore reads and describes what the AWS CLI puts") {
     // The CLI goes multipart above its 8 MiB threshold: 20 MiB is three parts.
     for (auto [name, bytes] : {std::pair{"small.wav", &small}, std::pair{"big.wav", &big}}) {
         const auto file = dir.write(name, *bytes);
-        const auto [status, out] =
-            aws("s3 cp " + file.string() + " s3://" + bucket + "/from-cli/" + name +
-                " --content-type audio/wav --metadata speaker=ana,lang=pt");
-        CHECK_MESSAGE(status == 0, out);
+        const auto put = aws("s3 cp " + file.string() + " s3://" + bucket + "/from-cli/" + name +
+                             " --content-type audio/wav --metadata speaker=ana,lang=pt");
+        CHECK_MESSAGE(put.first == 0, put.second);
     }
     CHECK(c.get("from-cli/small.wav") == small);
     CHECK(c.get("from-cli/big.wav") == big);

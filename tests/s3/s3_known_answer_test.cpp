@@ -2,9 +2,12 @@
 // (checked header by header against the S3 API reference) and what it makes of S3's replies
 // (lost replies, redirects, errors inside a 200, checksums RGW ignores, options RGW refuses).
 #include "support/scripted_server.hpp"
+#include "support/streams.hpp"
 
 #include <cloudstore/checksum.hpp>
 #include <cloudstore/client.hpp>
+#include <cloudstore/crypto/digest.hpp>
+#include <cloudstore/crypto/hex.hpp>
 #include <cloudstore/mixins/checksums.hpp>
 #include <cloudstore/mixins/retry.hpp>
 #include <cloudstore/storage/s3.hpp>
@@ -61,25 +64,41 @@ scripted_reply error_reply(unsigned status, const std::string& code) {
                            "</Code><Message></Message><RequestId>req-1</RequestId></Error>");
 }
 
-// A multipart upload the server accepts, with `complete` deciding the Complete's fate.
-scripted_server::handler multipart_server(std::function<scripted_reply(int)> complete) {
+// The ETag of part n: an MD5's hex form, as S3 gives for parts stored without SSE-KMS/-C.
+std::string part_etag(char n) {
+    std::string etag(32, '0');
+    etag.back() = n;
+    return etag;
+}
+
+// The ETag S3 gives the object completed from parts 1..3 of part_etag(): the MD5 of their
+// binary MD5s, then "-3".
+std::string completed_etag() {
+    crypto::md5_context md5;
+    error_code ec;
+    for (char n : {'1', '2', '3'})
+        md5.update(crypto::from_hex(part_etag(n), ec));
+    return crypto::to_hex(md5.finish()) + "-3";
+}
+
+// A multipart upload the server accepts, with `complete` deciding the Complete's fate and
+// `stored` the ETag a HEAD finds.
+scripted_server::handler multipart_server(std::function<scripted_reply(int)> complete,
+                                          std::string stored = completed_etag()) {
     auto completes = std::make_shared<int>(0);
-    return [complete = std::move(complete), completes](const recorded_request& r) {
+    return [complete = std::move(complete), completes, stored](const recorded_request& r) {
         if (r.method == "POST" && r.target.find("?uploads") != std::string::npos)
             return xml(200, "<InitiateMultipartUploadResult><Bucket>bucket</Bucket><Key>k</Key>"
                             "<UploadId>UP-1</UploadId></InitiateMultipartUploadResult>");
         if (r.method == "PUT" && r.target.find("partNumber=") != std::string::npos) {
-            const auto n = r.target.substr(r.target.find("partNumber=") + 11, 1);
-            return scripted_reply{200, {{"ETag", "\"etag-" + n + "\""}}, "", false};
+            const char n = r.target[r.target.find("partNumber=") + 11];
+            return scripted_reply{200, {{"ETag", "\"" + part_etag(n) + "\""}}, "", false};
         }
         if (r.method == "POST" && r.target.find("uploadId=UP-1") != std::string::npos)
             return complete(++*completes);
         if (r.method == "HEAD")
             return scripted_reply{
-                200,
-                {{"ETag", "\"3858f62230ac3c915f300c664312c11f-3\""}, {"Content-Length", "12"}},
-                "",
-                false};
+                200, {{"ETag", "\"" + stored + "\""}, {"Content-Length", "12"}}, "", false};
         if (r.method == "DELETE") return scripted_reply{204, {}, "", false};
         return error_reply(400, "Unexpected");
     };
@@ -114,7 +133,7 @@ TEST_CASE("s3 known answers: a Complete whose reply was lost is settled by a HEA
     error_code ec;
     const auto info = c.put("k", data, put_options{}, ec);
     CHECK_FALSE(ec);
-    CHECK(info.etag == "3858f62230ac3c915f300c664312c11f-3");
+    CHECK(info.etag == completed_etag());
     const auto rs = server.requests();
     CHECK(count(rs, "PUT", "partNumber=") == 3);
     CHECK(count(rs, "POST", "uploadId=UP-1") == 2);
@@ -125,11 +144,25 @@ TEST_CASE("s3 known answers: a Complete whose reply was lost is settled by a HEA
         return r.method == "POST" && r.target.find("uploadId=UP-1") != std::string::npos;
     });
     REQUIRE(complete != rs.end());
-    CHECK(complete->body == "<CompleteMultipartUpload>"
-                            "<Part><PartNumber>1</PartNumber><ETag>&quot;etag-1&quot;</ETag></Part>"
-                            "<Part><PartNumber>2</PartNumber><ETag>&quot;etag-2&quot;</ETag></Part>"
-                            "<Part><PartNumber>3</PartNumber><ETag>&quot;etag-3&quot;</ETag></Part>"
-                            "</CompleteMultipartUpload>");
+    std::string expected = "<CompleteMultipartUpload>";
+    for (char n : {'1', '2', '3'})
+        expected += std::string("<Part><PartNumber>") + n + "</PartNumber><ETag>&quot;" +
+                    part_etag(n) + "&quot;</ETag></Part>";
+    CHECK(complete->body == expected + "</CompleteMultipartUpload>");
+}
+
+TEST_CASE("s3 known answers: a lost Complete and another writer's object is a failure") {
+    // The object found has three parts too, but not these: the upload is not proven done.
+    scripted_server server(multipart_server(
+        [](int n) {
+            return n == 1 ? scripted_reply{200, {}, "", true} : error_reply(404, "NoSuchUpload");
+        },
+        "0123456789abcdef0123456789abcdef-3"));
+    client<s3> c(s3(options_for(server)));
+    error_code ec;
+    c.put("k", std::string(12 << 20, 'd'), put_options{}, ec);
+    CHECK(ec == s3_errc::no_such_upload);
+    CHECK(count(server.requests(), "HEAD", "/bucket/k") == 1);
 }
 
 TEST_CASE("s3 known answers: NoSuchUpload on a first Complete is a failure, and aborts") {
@@ -252,6 +285,23 @@ TEST_CASE("s3 known answers: the checksums mixin's headers, single and multipart
     });
     REQUIRE(complete != rs.end());
     CHECK(complete->body.find("<ChecksumCRC32C>") != std::string::npos);
+    // The Complete carries no checksum header: S3 would take it for the whole object's.
+    CHECK(complete->header("x-amz-checksum-crc32c").empty());
+}
+
+TEST_CASE("s3 known answers: with checksums<md5>, a batch delete sends one Content-MD5") {
+    scripted_server server(scripted_server::queue(
+        {xml(200, "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>")}));
+    client<s3, checksums<md5>> c(s3(options_for(server)));
+    error_code ec;
+    c.remove_many(std::vector<std::string>{"a", "b"}, ec);
+    CHECK_FALSE(ec);
+    const auto rs = server.requests();
+    REQUIRE(rs.size() == 1);
+    const auto md5s = std::count_if(rs[0].headers.begin(), rs[0].headers.end(),
+                                    [](const auto& h) { return h.first == "Content-MD5"; });
+    CHECK(md5s == 1);
+    CHECK(signs(rs[0], "content-md5"));
 }
 
 TEST_CASE("s3 known answers: a download is checked against the object's full checksum") {
@@ -326,15 +376,7 @@ TEST_CASE("s3 known answers: a stream of known length over plain HTTP is signed 
     scripted_server server(scripted_server::queue({{200, {{"ETag", "\"e\""}}, "", false}}));
     client<s3> c(s3(options_for(server)));
     const std::string data(70000, 'z');
-    std::size_t at = 0;
-    http::generator_source stream(
-        [&](std::span<std::byte> out, error_code&) {
-            const std::size_t n = std::min(out.size(), data.size() - at);
-            std::memcpy(out.data(), data.data() + at, n);
-            at += n;
-            return n;
-        },
-        data.size());
+    auto stream = test::stream_of(data, 1 << 20, true);
     put_options po;
     po.content_encoding = "gzip";
     c.put("k", stream, po);

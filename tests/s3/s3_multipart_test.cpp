@@ -2,6 +2,7 @@
 // with the checksums mixin; a failing stream aborts its upload; ListParts; and the put
 // options that RGW honours (SSE-C over TLS, conditional reads by date).
 #include "rgw_env.hpp"
+#include "support/streams.hpp"
 
 #include <cloudstore/checksum.hpp>
 #include <cloudstore/client.hpp>
@@ -87,14 +88,7 @@ TEST_CASE("s3 multipart on RGW: from memory, a file and a stream, read back whol
         CHECK(c.get("big/file.wav") == data);
     }
     SUBCASE("a stream of unknown length: parts buffered in turn") {
-        std::size_t at = 0;
-        http::generator_source stream([&](std::span<std::byte> out, error_code&) {
-            // Uneven pieces, so that parts end inside a piece.
-            const std::size_t n = std::min({out.size(), data.size() - at, std::size_t(777777)});
-            std::memcpy(out.data(), data.data() + at, n);
-            at += n;
-            return n;
-        });
+        auto stream = test::stream_of(data, 777777, false);
         const auto info = c.put("big/stream.wav", stream, po);
         CHECK(ends_with(info.etag, "-5"));
         CHECK(info.size == data.size());
@@ -102,26 +96,14 @@ TEST_CASE("s3 multipart on RGW: from memory, a file and a stream, read back whol
     }
     SUBCASE("a stream that fits in one part is one PUT") {
         const std::string small = pattern(3 * mib);
-        std::size_t at = 0;
-        http::generator_source stream([&](std::span<std::byte> out, error_code&) {
-            const std::size_t n = std::min(out.size(), small.size() - at);
-            std::memcpy(out.data(), small.data() + at, n);
-            at += n;
-            return n;
-        });
+        auto stream = test::stream_of(small, 1 << 20, false);
         const auto info = c.put("small/stream", stream, po);
         CHECK(info.etag.find('-') == std::string::npos);
         CHECK(c.get("small/stream") == small);
     }
     SUBCASE("exactly one part's worth from a stream is one PUT too") {
         const std::string exact = pattern(5 * mib);
-        std::size_t at = 0;
-        http::generator_source stream([&](std::span<std::byte> out, error_code&) {
-            const std::size_t n = std::min(out.size(), exact.size() - at);
-            std::memcpy(out.data(), exact.data() + at, n);
-            at += n;
-            return n;
-        });
+        auto stream = test::stream_of(exact, 1 << 20, false);
         const auto info = c.put("exact/stream", stream, po);
         CHECK(info.etag.find('-') == std::string::npos);
         CHECK(c.get("exact/stream") == exact);

@@ -2,6 +2,7 @@
 // with certificate verification, presigned URLs used by curl, and batch deletes across more than
 // one request.
 #include "rgw_env.hpp"
+#include "support/streams.hpp"
 
 #include <cloudstore/auth/aws_chunked.hpp>
 #include <cloudstore/client.hpp>
@@ -196,9 +197,9 @@ TEST_CASE("s3 on RGW: a batch delete reports the keys a bucket policy protects")
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*",)"
         R"("Action":"s3:DeleteObject","Resource":"arn:aws:s3:::)" +
         bucket + R"(/kept/*"}]})";
-    const auto [status, out] =
+    const auto set =
         rgw::aws("s3api put-bucket-policy --bucket " + bucket + " --policy '" + policy + "'");
-    REQUIRE_MESSAGE(status == 0, out);
+    REQUIRE_MESSAGE(set.first == 0, set.second);
     error_code ec;
     const auto results = c.remove_many(keys, ec);
     CHECK_FALSE(ec); // the request succeeded; two of its keys did not
@@ -218,15 +219,7 @@ TEST_CASE("s3 on RGW: a stream of known length goes up as signed aws-chunked") {
     std::string data(3 * 1024 * 1024 + 17, '\0');
     for (std::size_t i = 0; i < data.size(); ++i)
         data[i] = char(i * 7 + i / 1000);
-    std::size_t at = 0;
-    http::generator_source stream(
-        [&](std::span<std::byte> out, error_code&) {
-            const std::size_t n = std::min({out.size(), data.size() - at, std::size_t(50000)});
-            std::memcpy(out.data(), data.data() + at, n);
-            at += n;
-            return n;
-        },
-        data.size());
+    auto stream = test::stream_of(data, 50000, true);
     put_options po;
     po.content_encoding = "identity";
     const auto info = c.put("chunked/stream", stream, po);
@@ -286,8 +279,8 @@ TEST_CASE("s3 on RGW: a forged aws-chunked chunk signature is refused") {
         REQUIRE_FALSE(sent);
         return std::pair{res.status, reply.take()};
     };
-    const auto [honest, honest_body] = send("honest", false);
-    CHECK_MESSAGE(honest == 200, honest_body);
+    const auto honest = send("honest", false);
+    CHECK_MESSAGE(honest.first == 200, honest.second);
     const auto [forged, forged_body] = send("forged", true);
     CHECK(forged == 403);
     CHECK(forged_body.find("SignatureDoesNotMatch") != std::string::npos);

@@ -71,8 +71,6 @@ parse_iso8601(std::string_view value) noexcept {
     return detail::civil(year, month, day, hour, minute, second);
 }
 
-/// A Retry-After value: seconds, or an IMF-fixdate (a date already past is 0). nullopt for
-/// anything else.
 /// `t` as an HTTP date (IMF-fixdate, RFC 9110 5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT".
 inline std::string format_http_date(std::chrono::system_clock::time_point t) {
     using namespace std::chrono;
@@ -90,6 +88,8 @@ inline std::string format_http_date(std::chrono::system_clock::time_point t) {
     return std::string(out, static_cast<std::size_t>(n));
 }
 
+/// A Retry-After value: seconds, or an IMF-fixdate (a date already past is 0). nullopt for
+/// anything else.
 inline std::optional<std::chrono::milliseconds>
 parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))

@@ -198,6 +198,8 @@ public:
         bool at_end(error_code& ec);
         core::action complete();
         core::action abort(error_code why);
+        core::action head(phase then);
+        bool completed_etag(std::string_view etag) const;
 
         std::string key_;
         http::body_source* body_;

@@ -598,7 +598,6 @@ CLOUDSTORE_DECL std::uint64_t s3::put_type::fill(std::vector<std::byte>& buffer,
     ec = {};
     buffer.resize(static_cast<std::size_t>(want));
     std::size_t got = 0;
-    std::vector<std::byte> scratch;
     while (got < buffer.size()) {
         if (carry_used_ < carry_.size()) {
             const std::size_t n = std::min(carry_.size() - carry_used_, buffer.size() - got);
@@ -702,40 +701,54 @@ CLOUDSTORE_DECL core::action s3::put_type::next(const core::attempt_context* don
             out_->content_type = content_type_;
             if (!out_->etag.empty()) return core::action::finish();
             // Ceph RGW (16) answers an empty <ETag>: the object's HEAD gives it.
-            phase_ = phase::describe;
-            step_ = object_step(s3_step::kind::head, "HEAD");
-            step_.headers = key_headers_;
-            step_.info = out_;
-            return core::action::perform();
+            return head(phase::describe);
         }
         // A Complete sent again (a retry, or the transport on a stale connection) that meets
-        // NoSuchUpload: the first one may have completed the upload and lost its reply. The
-        // object tells: its ETag ends with the part count.
-        if (ec == s3_errc::no_such_upload && step_.sends > 1) {
+        // NoSuchUpload (or, with If-None-Match, its own object: 412): the first one may have
+        // completed the upload and lost its reply. The object's ETag tells.
+        if ((ec == s3_errc::no_such_upload || ec == condition::precondition_failed) &&
+            step_.sends > 1) {
             failure_ = ec;
-            phase_ = phase::confirm;
-            step_ = object_step(s3_step::kind::head, "HEAD");
-            step_.headers = key_headers_;
-            step_.info = out_;
-            return core::action::perform();
+            return head(phase::confirm);
         }
         return abort(ec);
-    case phase::confirm: {
-        const std::string suffix = "-" + std::to_string(parts_.size());
-        const auto& etag = out_->etag;
-        const bool ours = !ec && etag.size() > suffix.size() &&
-                          etag.compare(etag.size() - suffix.size(), suffix.size(), suffix) == 0;
-        return core::action::finish(ours ? error_code() : failure_);
-    }
+    case phase::describe:
+        return core::action::finish(); // written; a HEAD refused leaves only the ETag unknown
+    case phase::confirm:
+        return core::action::finish(!ec && completed_etag(out_->etag) ? error_code() : failure_);
     case phase::abort:
         return core::action::finish(failure_); // the abort's own outcome is not the story
-    case phase::describe:
     case phase::start:
     case phase::single:
     case phase::parts:
         break;
     }
     return core::action::finish(ec);
+}
+
+CLOUDSTORE_DECL core::action s3::put_type::head(phase then) {
+    phase_ = then;
+    step_ = object_step(s3_step::kind::head, "HEAD");
+    step_.headers = key_headers_;
+    step_.info = out_;
+    return core::action::perform();
+}
+
+// Whether `etag` is the one this upload's Complete made: the MD5 of the parts' MD5s, then
+// "-N" (S3's rule when the parts' ETags are their MD5s; otherwise, under SSE-KMS or SSE-C,
+// only the part count can be compared).
+CLOUDSTORE_DECL bool s3::put_type::completed_etag(std::string_view etag) const {
+    const std::string suffix = "-" + std::to_string(parts_.size());
+    if (etag.size() <= suffix.size() || etag.substr(etag.size() - suffix.size()) != suffix)
+        return false;
+    crypto::md5_context md5;
+    for (const auto& p : parts_) {
+        error_code ec;
+        const auto digest = crypto::from_hex(storage::detail::unquote_etag(p.etag), ec);
+        if (ec || digest.size() != 16) return true; // not MD5s: the count is all there is
+        md5.update(digest);
+    }
+    return crypto::to_hex(md5.finish()) + suffix == etag;
 }
 
 CLOUDSTORE_DECL bool s3::put_type::launch(std::size_t i) {
@@ -827,6 +840,7 @@ CLOUDSTORE_DECL core::action s3::put_type::complete() {
     step_ = object_step(s3_step::kind::complete_upload, "POST");
     step_.query.emplace_back("uploadId", upload_id_);
     step_.headers = condition_headers_;
+    step_.headers.insert(step_.headers.end(), key_headers_.begin(), key_headers_.end());
     step_.headers.emplace_back("Content-Type", "application/xml");
     step_.owned_body = std::move(xml);
     single_body_ = http::memory_source(step_.owned_body);
@@ -875,13 +889,13 @@ CLOUDSTORE_DECL s3::list_parts_type::list_parts_type(std::string_view key,
     step_.what = s3_step::kind::list_parts;
     step_.key = std::string(key);
     step_.parts = &out;
-    step_.next_part_marker = &marker_;
 }
 
 CLOUDSTORE_DECL core::action s3::list_parts_type::next(const core::attempt_context* done) {
     if (done != nullptr) {
         if (done->error() || marker_ == 0) return core::action::finish(done->error());
     }
+    step_.next_part_marker = &marker_; // here: the algorithm has moved since it was made
     step_.query.clear();
     step_.query.emplace_back("uploadId", upload_id_);
     if (marker_ != 0) step_.query.emplace_back("part-number-marker", std::to_string(marker_));
@@ -997,6 +1011,9 @@ CLOUDSTORE_DECL s3::copy_type s3::copy_algorithm(std::string_view source, std::s
     if (replace != nullptr) {
         s.headers.emplace_back("x-amz-metadata-directive", "REPLACE");
         s3_detail::put_headers(s, *replace);
+        // Not yet: the copy's and the source's SSE-C keys (refused, never stored in the clear).
+        if (replace->encryption.what == server_encryption::mode::customer_key)
+            s.refused = errc::not_supported;
     }
     return {std::move(a), head_algorithm(target, out)};
 }
@@ -1308,10 +1325,16 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
         }
     }
     if (s.what == s3_step::kind::get && s.checksum.verify) add("x-amz-checksum-mode", "ENABLED");
-    if (!algorithm.empty() && !s.checksum.value.empty())
-        add(algorithm == "md5" ? std::string("Content-MD5")
-                               : "x-amz-checksum-" + std::string(algorithm),
-            s.checksum.value);
+    // Not on a Complete (S3 would take it for the whole object's checksum), nor twice on a
+    // step that has its own Content-MD5 (batch delete, lifecycle).
+    if (!algorithm.empty() && !s.checksum.value.empty() &&
+        s.what != s3_step::kind::complete_upload) {
+        std::string name = algorithm == "md5" ? std::string("Content-MD5")
+                                              : "x-amz-checksum-" + std::string(algorithm);
+        const bool has = std::any_of(s.headers.begin(), s.headers.end(),
+                                     [&](const auto& h) { return iequals(h.first, name); });
+        if (!has) add(std::move(name), s.checksum.value);
+    }
     std::string encoding;
     if (form == payload_form::streamed) {
         encoding = "aws-chunked";
@@ -1368,13 +1391,14 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
             slot, [shared, t, x, &s, &a, slot, h = std::move(handler)](error_code ec) mutable {
                 if (!ec && !s.redirected) {
                     const auto region = redirect_region(x->response);
-                    error_code rewound;
-                    if (!region.empty() && region != t->region &&
-                        (s.body == nullptr || s.body->rewind(rewound))) {
-                        s.redirected = true;
-                        if (s.sink != nullptr) s.sink->reset();
-                        shared->follow(*t, region);
-                        return send(shared, s, a, slot, std::move(h));
+                    if (!region.empty() && region != t->region) {
+                        shared->follow(*t, region); // later requests go there in any case
+                        error_code rewound;
+                        if (s.body == nullptr || s.body->rewind(rewound)) {
+                            s.redirected = true;
+                            if (s.sink != nullptr) s.sink->reset();
+                            return send(shared, s, a, slot, std::move(h));
+                        }
                     }
                 }
                 read_reply(*shared, s, a, *x, ec);
