@@ -12,11 +12,17 @@
 #include <cloudstore/mixins/retry.hpp>
 #include <cloudstore/storage/s3.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace cloudstore;
@@ -394,4 +400,50 @@ TEST_CASE("s3 known answers: a stream of known length over plain HTTP is signed 
     const auto second = r.body.find("\r\n1170;chunk-signature=");
     CHECK(second == 22 + 64 + 2 + 65536);
     CHECK(r.body.size() - r.body.rfind("0;chunk-signature=") == 18 + 64 + 4);
+}
+
+TEST_CASE("s3 known answers: a multipart put cancelled mid-way aborts its upload") {
+    // Parts are answered slowly; the caller cancels while they are in flight.
+    scripted_server server([](const recorded_request& r) {
+        if (r.target.find("partNumber=") != std::string::npos)
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        return multipart_server([](int) { return xml(200, "<x/>"); })(r);
+    });
+    client<s3> c(s3(options_for(server)));
+    const std::string data(12 << 20, 'd');
+    boost::asio::cancellation_signal cancel;
+    std::promise<error_code> done;
+    c.async_put("k", std::as_bytes(std::span(data)), put_options{},
+                boost::asio::bind_cancellation_slot(
+                    cancel.slot(), [&](error_code ec, object_info) { done.set_value(ec); }));
+    // Once the upload exists and its parts are going out.
+    for (int i = 0; i < 200 && count(server.requests(), "POST", "?uploads") == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cancel.emit(boost::asio::cancellation_type::terminal);
+    auto result = done.get_future();
+    REQUIRE(result.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(result.get() == condition::cancelled);
+    const auto rs = server.requests();
+    CHECK(count(rs, "DELETE", "uploadId=UP-1") == 1);
+    CHECK(count(rs, "POST", "uploadId=UP-1") == 0);
+}
+
+TEST_CASE("s3 known answers: a multipart put past its deadline still aborts its upload") {
+    // The parts outlast the call's time limit; the Complete is refused before it is sent,
+    // and the abort goes out all the same.
+    scripted_server server([](const recorded_request& r) {
+        if (r.target.find("partNumber=") != std::string::npos)
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return multipart_server([](int) { return xml(200, "<x/>"); })(r);
+    });
+    client<s3> c(s3(options_for(server)));
+    error_code ec;
+    call_options call;
+    call.timeout = std::chrono::milliseconds(100);
+    c.put("k", std::string(12 << 20, 'd'), put_options{}, ec, call);
+    CHECK(ec == condition::timeout);
+    const auto rs = server.requests();
+    CHECK(count(rs, "POST", "uploadId=UP-1") == 0);
+    CHECK(count(rs, "DELETE", "uploadId=UP-1") == 1);
 }

@@ -39,6 +39,9 @@ struct refusable {
         a.launch(lane);
     }
     { return inner->landed(lane, outcome); }
+    // The undo step after a stop, when the algorithm has one.
+    bool undo(error_code why) requires requires(Algorithm& a) { a.undo(why); }
+    { return inner && inner->undo(why); }
 };
 
 } // namespace cloudstore::core

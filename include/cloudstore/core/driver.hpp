@@ -147,6 +147,10 @@ public:
         a.finished = clock::now();
         last_read_ = a.finished;
         const auto retry_after = layers_.attempt_end(a);
+        if (cleaning_) { // the undo step after a stop: once, whatever its outcome
+            release(l);
+            return complete(stop_result_);
+        }
         if (!stopped_ && a.error() && retry_after && may_resend(a) && fits_deadline(*retry_after)) {
             l.status = lane_status::retry_wait;
             return {instruction::kind::wait, i, *retry_after, {}};
@@ -163,7 +167,7 @@ public:
         if (retry && !stopped_) return begin_attempt(i, l.attempt->number + 1);
         release(l);
         if (retry) return landed(i, *l.attempt); // stopped: the last outcome stands
-        if (stopped_) return complete(stop_result_);
+        if (stopped_) return end_stopped();
         return follow(algorithm_.next(nullptr));
     }
 
@@ -183,12 +187,12 @@ public:
                 }
                 if (busy_ != 0) return {instruction::kind::idle, 0, {}, {}};
                 width_ = 0; // every lane landed: the fan-out is over
-                if (stopped_) return complete(stop_result_);
+                if (stopped_) return end_stopped();
                 return follow(algorithm_.next(nullptr));
             }
         }
         if (busy_ != 0 || !stopped_) return {instruction::kind::idle, 0, {}, {}};
-        return complete(stop_result_);
+        return end_stopped();
     }
 
     /// Ends the operation early with `ec` (cancellation): nothing new starts, and once what is
@@ -199,7 +203,7 @@ public:
             stop_result_ = ec;
         }
         if (busy_ != 0) return {instruction::kind::idle, 0, {}, {}};
-        return complete(stop_result_);
+        return end_stopped();
     }
 
     attempt_context& attempt(std::size_t i = 0) noexcept { return *lane(i).attempt; }
@@ -265,8 +269,9 @@ private:
         const auto now = clock::now();
         lane_state& l = lane(i);
         error_code ec;
-        if (now >= op_.deadline) ec = errc::timeout;
         auto& step = this->step(i);
+        // An undo step (an abort) goes out even past the deadline: it frees what is half done.
+        if (now >= op_.deadline && !step.cleanup && !cleaning_) ec = errc::timeout;
         if (!ec && number > 1) {
             // A retry starts the body and the response over.
             if (step.body != nullptr) step.body->rewind(ec);
@@ -277,15 +282,12 @@ private:
         l.attempt->started = now;
         if (!ec) layers_.attempt_begin(*l.attempt, ec);
         if (ec) {
+            // The step lands with the refusal: within a fan-out the other lanes go on; outside
+            // one the algorithm hears of it, and may undo what it began (abort an upload).
             release(l);
-            if constexpr (fans_out) {
-                if (width_ != 0) {
-                    // Within a fan-out the lane lands with the refusal; the others go on.
-                    l.attempt->failure.code = ec;
-                    return landed(i, *l.attempt);
-                }
-            }
-            return complete(ec);
+            l.attempt->failure.code = ec;
+            if (cleaning_) return complete(stop_result_);
+            return landed(i, *l.attempt);
         }
         occupy(l, lane_status::performing);
         return {instruction::kind::perform, i, {}, {}};
@@ -299,7 +301,7 @@ private:
             }
         }
         (void)i;
-        if (stopped_) return complete(stop_result_);
+        if (stopped_) return end_stopped();
         return follow(algorithm_.next(&a));
     }
 
@@ -312,6 +314,20 @@ private:
 
     bool fits_deadline(std::chrono::milliseconds delay) const {
         return op_.deadline == clock::time_point::max() || clock::now() + delay < op_.deadline;
+    }
+
+    // Every lane has landed after a stop: the algorithm may undo what is half done (abort a
+    // multipart upload) with one last step, `bool undo(error_code why)` preparing it as its
+    // step(); then the operation ends with the stop's result.
+    instruction end_stopped() {
+        if constexpr (requires { algorithm_.undo(stop_result_); }) {
+            if (!cleaning_ && algorithm_.undo(stop_result_)) {
+                cleaning_ = true;
+                width_ = 0;
+                return begin_attempt(0, 1);
+            }
+        }
+        return complete(stop_result_);
     }
 
     instruction complete(error_code ec) {
@@ -327,6 +343,7 @@ private:
     lane_state first_;
     std::size_t busy_ = 0; // lanes performing or waiting
     bool stopped_ = false;
+    bool cleaning_ = false; // performing the algorithm's undo step after a stop
     error_code stop_result_;
     // The last clock read, while nothing has happened since (cleared by waits).
     clock::time_point last_read_{};
@@ -538,7 +555,8 @@ private:
 
     void cancel() {
         std::unique_lock lock(mutex_);
-        if (completed_) return;
+        if (completed_ || cancelled_) return; // once: an undo step after it is not cut short
+        cancelled_ = true;
         const auto next = d_->stop(errc::cancelled);
         for (auto& l : io_) {
             if (l.timer) l.timer->cancel();
@@ -578,6 +596,7 @@ private:
     std::deque<lane_io> io_; // stable addresses: lanes' timers and signals are in use
     std::shared_ptr<void> work_;
     bool completed_ = false;
+    bool cancelled_ = false;
     bool inline_risk_ = false;
 };
 

@@ -130,6 +130,9 @@ struct step_base {
     /// server's reply (after a clock-skew refusal). Each is asked once per step.
     bool refresh_credentials = false;
     bool correct_clock = false;
+    /// An undo step (aborting a multipart upload): performed even past the call's deadline,
+    /// since it frees what the operation left half done.
+    bool cleanup = false;
     checksum_slot checksum;
 };
 

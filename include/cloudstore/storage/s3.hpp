@@ -162,6 +162,8 @@ public:
         CLOUDSTORE_DECL bool launch(std::size_t lane);
         s3_step& step(std::size_t lane) noexcept { return lanes_[lane].step; }
         CLOUDSTORE_DECL bool landed(std::size_t lane, const core::attempt_context& outcome);
+        /// Cancelled while parts were in flight: abort the upload rather than leave its parts.
+        CLOUDSTORE_DECL bool undo(error_code why);
 
         /// The part size for an object of `size` bytes (nullopt: unknown) at part `number`
         /// (from 1), with `configured` as s3_options::part_size. 0 when S3 cannot take it.

@@ -854,7 +854,15 @@ CLOUDSTORE_DECL core::action s3::put_type::abort(error_code why) {
     phase_ = phase::abort;
     step_ = object_step(s3_step::kind::abort_upload, "DELETE");
     step_.query.emplace_back("uploadId", upload_id_);
+    step_.cleanup = true; // even past the deadline
     return core::action::perform();
+}
+
+CLOUDSTORE_DECL bool s3::put_type::undo(error_code why) {
+    // Only while parts are in flight: a Complete in flight may have completed the upload.
+    if (phase_ != phase::parts || upload_id_.empty()) return false;
+    abort(why);
+    return true;
 }
 
 CLOUDSTORE_DECL s3::abort_incomplete_uploads_type::abort_incomplete_uploads_type(unsigned days) {
