@@ -8,7 +8,9 @@
 
 // The network storages (S3) speak through Beast, which needs exceptions: a build without them,
 // or one that defines CLOUDSTORE_NO_NETWORK_STORAGES, has memory and local only, and
-// make_client answers not_supported for the others.
+// make_client answers not_supported for the others. `config` and make_client change with it:
+// every translation unit of a program must see the same choice (the same macro, and
+// exceptions on or off alike), as for any inline definition.
 #if defined(__cpp_exceptions) && !defined(CLOUDSTORE_NO_NETWORK_STORAGES)
 #define CLOUDSTORE_HAS_NETWORK_STORAGES 1
 #include <cloudstore/storage/s3.hpp>

@@ -65,7 +65,8 @@ struct s3_options {
     /// to 5 GiB: from 8 MiB, 10,000 parts reach past S3's 5 TiB object limit.
     std::uint64_t part_size = 8 * 1024 * 1024;
     /// Parts in flight at once. A body read in turn (a stream) holds at most this many parts
-    /// in memory; a file or memory body is read where it lies, part by part.
+    /// in memory (so parts_in_flight x part_size, more once a stream's parts grow past its
+    /// first 1,000); a file or memory body is read where it lies, part by part.
     std::size_t parts_in_flight = 4;
 
     /// The options the environment gives: S3_BUCKET_NAME, AWS_REGION / AWS_DEFAULT_REGION,
