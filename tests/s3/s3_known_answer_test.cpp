@@ -14,6 +14,8 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <doctest/doctest.h>
 
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -409,13 +412,18 @@ TEST_CASE("s3 known answers: a multipart put cancelled mid-way aborts its upload
             std::this_thread::sleep_for(std::chrono::milliseconds(300));
         return multipart_server([](int) { return xml(200, "<x/>"); })(r);
     });
-    client<s3> c(s3(options_for(server)));
+    // On a context of the test's own, whose thread ends with the test (the system executor's
+    // threads outlive it, and their per-thread signing contexts with them).
+    boost::asio::io_context io;
+    auto work = boost::asio::make_work_guard(io);
+    std::thread runner([&io] { io.run(); });
+    std::optional<client<s3>> c(std::in_place, s3(options_for(server), io.get_executor()));
     const std::string data(12 << 20, 'd');
     boost::asio::cancellation_signal cancel;
     std::promise<error_code> done;
-    c.async_put("k", std::as_bytes(std::span(data)), put_options{},
-                boost::asio::bind_cancellation_slot(
-                    cancel.slot(), [&](error_code ec, object_info) { done.set_value(ec); }));
+    c->async_put("k", std::as_bytes(std::span(data)), put_options{},
+                 boost::asio::bind_cancellation_slot(
+                     cancel.slot(), [&](error_code ec, object_info) { done.set_value(ec); }));
     // Once the upload exists and its parts are going out.
     for (int i = 0; i < 200 && count(server.requests(), "POST", "?uploads") == 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -427,6 +435,9 @@ TEST_CASE("s3 known answers: a multipart put cancelled mid-way aborts its upload
     const auto rs = server.requests();
     CHECK(count(rs, "DELETE", "uploadId=UP-1") == 1);
     CHECK(count(rs, "POST", "uploadId=UP-1") == 0);
+    c.reset();
+    work.reset();
+    runner.join();
 }
 
 TEST_CASE("s3 known answers: a multipart put past its deadline still aborts its upload") {
