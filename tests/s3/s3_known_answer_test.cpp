@@ -458,3 +458,35 @@ TEST_CASE("s3 known answers: a multipart put past its deadline still aborts its 
     CHECK(count(rs, "POST", "uploadId=UP-1") == 0);
     CHECK(count(rs, "DELETE", "uploadId=UP-1") == 1);
 }
+
+TEST_CASE("s3 known answers: a stream's checksum in an aws-chunked trailer") {
+    // The body cannot be read twice, so its CRC32C cannot go ahead in a header: it follows the
+    // body (STREAMING-UNSIGNED-PAYLOAD-TRAILER), as S3 takes it.
+    scripted_server server(scripted_server::queue({{200, {{"ETag", "\"e\""}}, "", false}}));
+    auto o = options_for(server);
+    o.payload = s3_options::payload_signing::never_signed; // as over TLS
+    o.checksum_trailers = true;
+    client<s3, checksums<crc32c>> c{s3(o)};
+    std::string data(100000, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = char(i * 13);
+    auto stream = test::stream_of(data, 30000, true);
+    c.put("k", stream);
+    const auto rs = server.requests();
+    REQUIRE(rs.size() == 1);
+    const auto& r = rs[0];
+    CHECK(r.header("x-amz-content-sha256") == "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    CHECK(r.header("x-amz-trailer") == "x-amz-checksum-crc32c");
+    CHECK(r.header("Content-Encoding") == "aws-chunked");
+    CHECK(r.header("x-amz-decoded-content-length") == "100000");
+    CHECK(r.header("x-amz-checksum-crc32c").empty());
+    CHECK(signs(r, "x-amz-trailer"));
+    CHECK(r.header("Content-Length") == std::to_string(r.body.size()));
+    crc32c expected;
+    expected.update(crypto::as_bytes(data));
+    const std::string trailer =
+        "0\r\nx-amz-checksum-crc32c:" + to_base64(expected.finish()) + "\r\n\r\n";
+    CHECK(r.body.rfind("10000\r\n", 0) == 0);
+    CHECK(r.body.substr(r.body.size() - trailer.size()) == trailer);
+    CHECK(r.body.find("\r\n86a0\r\n") == 7 + 65536);
+}

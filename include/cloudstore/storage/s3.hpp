@@ -56,6 +56,13 @@ struct s3_options {
         never_signed, ///< also over plain HTTP (a trusted network, a benchmark)
     };
     payload_signing payload = payload_signing::unsigned_over_tls;
+    /// With the checksums mixin, a body that cannot be read twice (so its checksum cannot go
+    /// ahead in a header) sends its checksum after the body, in an aws-chunked trailer
+    /// (STREAMING-UNSIGNED-PAYLOAD-TRAILER), when its payload goes unsigned and its length is
+    /// known. S3 takes trailers; Ceph RGW 16 refuses them, hence off by default: without it
+    /// such a body goes without a checksum (TLS, or on plain HTTP its chunk signatures, keep
+    /// it intact).
+    bool checksum_trailers = false;
 
     /// A put of more bytes than this (or a stream of unknown length longer than one part)
     /// goes up as a multipart upload, its parts in flight together.

@@ -280,22 +280,36 @@ private:
     std::uint64_t received_ = 0;
 };
 
-// A body of known length sent as signed aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD):
-// each chunk signed as it goes, chained from the request's signature, so a body that cannot
-// be read twice is still signed, in one pass.
+// A body of known length sent as aws-chunked, in one pass: either signed
+// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD: each chunk signed as it goes, chained from the
+// request's signature), so a body that cannot be read twice is still signed; or unsigned with
+// its checksum in a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER), computed as the bytes pass.
 class aws_chunked_source final : public http::body_source {
 public:
     static constexpr std::size_t chunk = 64 * 1024; // S3: at least 8 KiB but the last
 
+    // Signed chunks.
     aws_chunked_source(const auth::sigv4_signer& signer, auth::amz_date when, std::string_view seed,
                        http::body_source& inner, std::uint64_t length)
-        : signer_(signer)
+        : signer_(&signer)
         , when_(when)
         , seed_(seed)
         , inner_(inner)
+        , length_(length) {
+        chunks_.emplace(signer, when, seed);
+    }
+    // Plain chunks, then `trailer_name: <running's value>` (its base64 is `value_size` long).
+    aws_chunked_source(std::string trailer_name, core::running_checksum& running,
+                       std::size_t value_size, http::body_source& inner, std::uint64_t length)
+        : inner_(inner)
         , length_(length)
-        , chunks_(signer, when, seed) {}
+        , trailer_(std::move(trailer_name))
+        , running_(&running)
+        , value_size_(value_size) {}
+
     std::optional<std::uint64_t> size() const noexcept override {
+        if (running_ != nullptr)
+            return auth::aws_chunked_trailer::encoded_length(length_, chunk, trailer_, value_size_);
         return auth::aws_chunk_signer::encoded_length(length_, chunk);
     }
     std::span<const std::byte> next(std::span<std::byte>, error_code& ec) override {
@@ -324,9 +338,16 @@ public:
         }
         if (data_.empty()) {
             finished_ = true;
-            out_ = chunks_.final_chunk();
+            out_ = running_ != nullptr
+                       ? auth::aws_chunked_trailer::final_chunk(trailer_, running_->finish())
+                       : chunks_->final_chunk();
         } else {
-            out_ = chunks_.chunk_header(crypto::byte_view(data_));
+            if (running_ != nullptr) {
+                running_->update(data_);
+                out_ = auth::aws_chunked_trailer::chunk_header(data_.size());
+            } else {
+                out_ = chunks_->chunk_header(crypto::byte_view(data_));
+            }
             out_.append(reinterpret_cast<const char*>(data_.data()), data_.size());
             out_ += auth::aws_chunk_end;
         }
@@ -335,7 +356,8 @@ public:
     bool rewindable() const noexcept override { return inner_.rewindable(); }
     bool rewind(error_code& ec) override {
         if (!inner_.rewind(ec)) return false;
-        chunks_ = auth::aws_chunk_signer(signer_, when_, seed_); // the same request again
+        if (signer_ != nullptr) chunks_.emplace(*signer_, when_, seed_); // the same request
+        if (running_ != nullptr) running_->finish();                     // starts it again
         pending_ = {};
         sent_ = 0;
         inner_done_ = finished_ = false;
@@ -343,12 +365,15 @@ public:
     }
 
 private:
-    const auth::sigv4_signer& signer_;
-    auth::amz_date when_;
+    const auth::sigv4_signer* signer_ = nullptr;
+    auth::amz_date when_{};
     std::string seed_;
     http::body_source& inner_;
     std::uint64_t length_;
-    auth::aws_chunk_signer chunks_;
+    std::optional<auth::aws_chunk_signer> chunks_;
+    std::string trailer_;
+    core::running_checksum* running_ = nullptr;
+    std::size_t value_size_ = 0;
     std::vector<std::byte> scratch_, data_;
     std::span<const std::byte> pending_;
     std::string out_;
@@ -1233,14 +1258,30 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
 // configured so (by default over TLS); otherwise its SHA-256, computed in a pass before sending
 // when the body can be read twice, or signed chunk by chunk as it goes (aws-chunked) when it
 // cannot but its length is known. A stream of unknown length can only go unsigned.
-enum class payload_form { empty, unsigned_payload, hashed, streamed };
+enum class payload_form { empty, unsigned_payload, hashed, streamed, trailer };
+
+// The base64 length of a checksum a trailer can carry; 0 for one it cannot (MD5).
+inline std::size_t trailer_value_size(std::string_view algorithm) noexcept {
+    if (algorithm == "crc32" || algorithm == "crc32c") return 8;
+    if (algorithm == "crc64nvme") return 12;
+    if (algorithm == "sha1") return 28;
+    if (algorithm == "sha256") return 44;
+    return 0;
+}
 
 inline payload_form payload_form_of(const s3::state& st, bool tls, const s3_step& s) {
     if (s.body == nullptr) return payload_form::empty;
     using signing = s3_options::payload_signing;
     const auto mode = st.options.payload;
-    if (mode == signing::never_signed || (mode == signing::unsigned_over_tls && tls))
+    if (mode == signing::never_signed || (mode == signing::unsigned_over_tls && tls)) {
+        // A checksum the mixin could not compute ahead (the body cannot be read twice)
+        // follows the body, when the server takes trailers.
+        const auto& c = s.checksum;
+        if (st.options.checksum_trailers && c.in_trailer && c.running && s.body->size() &&
+            trailer_value_size(c.name) != 0)
+            return payload_form::trailer;
         return payload_form::unsigned_payload;
+    }
     if (s.body->rewindable()) return payload_form::hashed;
     return s.body->size() ? payload_form::streamed : payload_form::unsigned_payload;
 }
@@ -1253,6 +1294,8 @@ inline std::string payload_hash(payload_form form, s3_step& s, error_code& ec) {
         return std::string(auth::payload::unsigned_payload);
     case payload_form::streamed:
         return std::string(auth::payload::streaming_signed);
+    case payload_form::trailer:
+        return std::string(auth::payload::streaming_unsigned_trailer);
     case payload_form::hashed:
         break;
     }
@@ -1320,7 +1363,7 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
     // object's checksum to verify it.
     // An aws-chunked body says so, with its decoded length, before the object's own encoding.
     const auto form = payload_form_of(st, t->to.tls, s);
-    std::array<std::pair<std::string, std::string>, 5> extra;
+    std::array<std::pair<std::string, std::string>, 6> extra;
     std::size_t extras = 0;
     const auto add = [&](std::string name, std::string value) {
         extra[extras++] = {std::move(name), std::move(value)};
@@ -1344,12 +1387,14 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
         if (!has) add(std::move(name), s.checksum.value);
     }
     std::string encoding;
-    if (form == payload_form::streamed) {
+    if (form == payload_form::streamed || form == payload_form::trailer) {
         encoding = "aws-chunked";
         for (const auto& [name, value] : s.headers)
             if (iequals(name, "Content-Encoding")) encoding += "," + value;
         add("Content-Encoding", encoding);
         add("x-amz-decoded-content-length", std::to_string(*s.body->size()));
+        if (form == payload_form::trailer)
+            add("x-amz-trailer", "x-amz-checksum-" + std::string(algorithm));
     }
     std::vector<auth::name_value> headers;
     headers.reserve(s.headers.size() + extras);
@@ -1384,6 +1429,11 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
     req.headers.set(boost::beast::http::field::authorization, signed_headers.authorization);
     if (form == payload_form::streamed) {
         x->chunked.emplace(t->signer, signed_headers.date, signed_headers.signature(), *s.body,
+                           *s.body->size());
+        req.body = &*x->chunked;
+    } else if (form == payload_form::trailer) {
+        x->chunked.emplace("x-amz-checksum-" + std::string(algorithm),
+                           *s.checksum.running.operator->(), trailer_value_size(algorithm), *s.body,
                            *s.body->size());
         req.body = &*x->chunked;
     }
