@@ -108,6 +108,23 @@ struct tally {
             first_error = what;
         }
     }
+    // One put's or get's outcome, whichever face made it.
+    void put_done(const error_code& ec, const cloudstore::object_info& info) {
+        if (ec)
+            fail("put: " + ec.message());
+        else if (info.etag.empty())
+            fail("put: no ETag");
+        else
+            done.fetch_add(1, std::memory_order_relaxed);
+    }
+    void get_done(const error_code& ec, std::size_t size, std::size_t expected) {
+        if (ec)
+            fail("get: " + ec.message());
+        else if (size != expected)
+            fail("get: " + std::to_string(size) + " bytes");
+        else
+            done.fetch_add(1, std::memory_order_relaxed);
+    }
 };
 
 using s3_client = cloudstore::client<cloudstore::s3>;
@@ -141,23 +158,13 @@ struct async_loop {
             c.async_put("cs-put/" + std::to_string(lane) + "/" + std::to_string(i), bytes_of(body),
                         cloudstore::put_options{},
                         [this](error_code ec, cloudstore::object_info info) {
-                            if (ec)
-                                t.fail("put: " + ec.message());
-                            else if (info.etag.empty())
-                                t.fail("put: no ETag");
-                            else
-                                t.done.fetch_add(1, std::memory_order_relaxed);
+                            t.put_done(ec, info);
                             next();
                         });
         } else {
             c.async_get(get_key((lane + i * concurrency) % get_keys), cloudstore::get_options{},
                         [this](error_code ec, std::string data) {
-                            if (ec)
-                                t.fail("get: " + ec.message());
-                            else if (data.size() != object_size)
-                                t.fail("get: " + std::to_string(data.size()) + " bytes");
-                            else
-                                t.done.fetch_add(1, std::memory_order_relaxed);
+                            t.get_done(ec, data.size(), object_size);
                             next();
                         });
         }
@@ -171,20 +178,10 @@ void blocking_loop(s3_client& c, tally& t, std::string_view body, bool put, std:
         if (put) {
             const auto info =
                 c.put("cs-put/" + std::to_string(lane) + "/" + std::to_string(i), body, {}, ec);
-            if (ec)
-                t.fail("put: " + ec.message());
-            else if (info.etag.empty())
-                t.fail("put: no ETag");
-            else
-                t.done.fetch_add(1, std::memory_order_relaxed);
+            t.put_done(ec, info);
         } else {
             const auto data = c.get(get_key((lane + i * concurrency) % get_keys), {}, ec);
-            if (ec)
-                t.fail("get: " + ec.message());
-            else if (data.size() != object_size)
-                t.fail("get: " + std::to_string(data.size()) + " bytes");
-            else
-                t.done.fetch_add(1, std::memory_order_relaxed);
+            t.get_done(ec, data.size(), object_size);
         }
     }
 }

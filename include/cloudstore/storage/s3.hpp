@@ -131,8 +131,6 @@ struct s3_step : core::step_base {
     /// list_parts: the page's parts, and where the next page starts (0: the last page).
     std::vector<s3_uploaded_part>* parts = nullptr;
     unsigned* next_part_marker = nullptr;
-    /// The request carries an SSE-C key: refused unless the endpoint is TLS.
-    bool sends_customer_key = false;
     /// Set when the algorithm was built from a bad argument: the step fails with it unsent.
     error_code refused;
     /// The step followed S3 to the bucket's region once already (never twice).

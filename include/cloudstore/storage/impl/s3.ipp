@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cloudstore/auth/aws_chunked.hpp>
+#include <cloudstore/auth/detail/ascii.hpp>
 #include <cloudstore/crypto/base64.hpp>
 #include <cloudstore/crypto/digest.hpp>
 #include <cloudstore/crypto/hex.hpp>
@@ -41,16 +42,7 @@ inline bool is_ip_address(std::string_view host) {
     return true;
 }
 
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+using auth::detail::iequals;
 
 inline std::string_view header(const boost::beast::http::fields& f, std::string_view name) {
     auto it = f.find(name);
@@ -95,7 +87,7 @@ inline void read_object_headers(const boost::beast::http::fields& f, unsigned st
         if (name.size() > 11 && iequals(name.substr(0, 11), "x-amz-meta-")) {
             std::string lower(name.substr(11));
             for (auto& c : lower)
-                if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+                c = auth::detail::lower(c);
             info.metadata[lower] = std::string(field.value());
         }
     }
@@ -613,7 +605,6 @@ CLOUDSTORE_DECL s3_step s3::put_type::object_step(s3_step::kind what, const char
     s.what = what;
     s.method = method;
     s.key = key_;
-    s.sends_customer_key = !key_headers_.empty();
     return s;
 }
 
@@ -989,9 +980,7 @@ CLOUDSTORE_DECL s3::get_type s3::get_algorithm(std::string_view key, const get_o
         std::vector<std::pair<std::string, std::string>> key_headers;
         s.refused = s3_detail::customer_key_headers(options.customer_key, key_headers);
         s.headers.insert(s.headers.end(), key_headers.begin(), key_headers.end());
-        s.sends_customer_key = true;
         head.s.headers = std::move(key_headers);
-        head.s.sends_customer_key = true;
     }
     return {std::move(a), std::move(head)};
 }
@@ -1338,7 +1327,10 @@ inline void send(const std::shared_ptr<s3::state>& shared, s3_step& s, core::att
     if (s.refused) return fail_now(s.refused);
     // An SSE-C key never crosses the network in the clear (S3 refuses it too, after the fact).
     const auto t = st.now();
-    if (s.sends_customer_key && !t->to.tls) return fail_now(errc::invalid_argument);
+    const bool carries_key = std::any_of(s.headers.begin(), s.headers.end(), [](const auto& h) {
+        return iequals(h.first, "x-amz-server-side-encryption-customer-key");
+    });
+    if (carries_key && !t->to.tls) return fail_now(errc::invalid_argument);
     auto x = std::make_shared<exchange>(s.sink);
     auto& req = x->request;
     req.method = s.method;
