@@ -27,6 +27,16 @@ struct canonical_scratch {
         arena.clear();
         entries.clear();
     }
+    // Sorts the entries by name; equal names by value (a query) or as given (headers). One
+    // sort serves both: each comparator type would compile a sort of its own.
+    void sort(bool then_by_value) {
+        std::sort(entries.begin(), entries.end(),
+                  [this, then_by_value](const entry& a, const entry& b) {
+                      const int by_name = name(a).compare(name(b));
+                      if (by_name != 0) return by_name < 0;
+                      return then_by_value ? value(a) < value(b) : a.order < b.order;
+                  });
+    }
 };
 
 inline canonical_scratch& scratch() {
@@ -147,10 +157,7 @@ CLOUDSTORE_DECL void append_canonical_query(std::string& out, std::span<const na
         uri_encode(s.arena, params[i].value, false);
         s.entries.push_back({name_at, value_at - name_at, value_at, s.arena.size() - value_at, i});
     }
-    std::sort(s.entries.begin(), s.entries.end(), [&s](const auto& a, const auto& b) {
-        const int by_name = s.name(a).compare(s.name(b));
-        return by_name != 0 ? by_name < 0 : s.value(a) < s.value(b);
-    });
+    s.sort(true);
     bool first = true;
     for (const auto& e : s.entries) {
         if (!first) out.push_back('&');
@@ -174,10 +181,7 @@ CLOUDSTORE_DECL void append_canonical_headers(std::string& out, std::string& sig
         s.entries.push_back({name_at, value_at - name_at, value_at, s.arena.size() - value_at, i});
     }
     // Sorted by name; repeated names keep the order they were given in.
-    std::sort(s.entries.begin(), s.entries.end(), [&s](const auto& a, const auto& b) {
-        const int by_name = s.name(a).compare(s.name(b));
-        return by_name != 0 ? by_name < 0 : a.order < b.order;
-    });
+    s.sort(false);
     const std::size_t signed_start = signed_headers.size();
     for (std::size_t i = 0; i < s.entries.size(); ++i) {
         const auto& e = s.entries[i];

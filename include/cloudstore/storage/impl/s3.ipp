@@ -29,6 +29,13 @@ namespace cloudstore {
 
 namespace s3_detail {
 
+// Appends a header or query parameter. One function for every name: an emplace_back of each
+// literal would be compiled once per literal's length.
+inline void add_field(std::vector<std::pair<std::string, std::string>>& to, std::string_view name,
+                      std::string value) {
+    to.emplace_back(std::string(name), std::move(value));
+}
+
 inline std::string env(const char* name) {
     const char* v = std::getenv(name);
     return v != nullptr ? std::string(v) : std::string();
@@ -390,11 +397,11 @@ struct exchange {
 inline error_code customer_key_headers(std::string_view key,
                                        std::vector<std::pair<std::string, std::string>>& h) {
     if (key.size() != 32) return errc::invalid_argument;
-    h.emplace_back("x-amz-server-side-encryption-customer-algorithm", "AES256");
-    h.emplace_back("x-amz-server-side-encryption-customer-key",
-                   crypto::base64_encode(crypto::as_bytes(key)));
-    h.emplace_back("x-amz-server-side-encryption-customer-key-MD5",
-                   crypto::base64_encode(crypto::md5(key)));
+    s3_detail::add_field(h, "x-amz-server-side-encryption-customer-algorithm", "AES256");
+    s3_detail::add_field(h, "x-amz-server-side-encryption-customer-key",
+                         crypto::base64_encode(crypto::as_bytes(key)));
+    s3_detail::add_field(h, "x-amz-server-side-encryption-customer-key-MD5",
+                         crypto::base64_encode(crypto::md5(key)));
     return {};
 }
 
@@ -411,24 +418,26 @@ inline std::string checksum_element(std::string_view algorithm) {
 
 inline void put_headers(s3_step& s, const put_options& o) {
     auto& h = s.headers;
-    h.emplace_back("Content-Type",
-                   o.content_type.empty() ? "application/octet-stream" : o.content_type);
-    if (!o.cache_control.empty()) h.emplace_back("Cache-Control", o.cache_control);
+    s3_detail::add_field(h, "Content-Type",
+                         o.content_type.empty() ? "application/octet-stream" : o.content_type);
+    if (!o.cache_control.empty()) s3_detail::add_field(h, "Cache-Control", o.cache_control);
     if (!o.content_disposition.empty())
-        h.emplace_back("Content-Disposition", o.content_disposition);
-    if (!o.content_encoding.empty()) h.emplace_back("Content-Encoding", o.content_encoding);
+        s3_detail::add_field(h, "Content-Disposition", o.content_disposition);
+    if (!o.content_encoding.empty())
+        s3_detail::add_field(h, "Content-Encoding", o.content_encoding);
     for (const auto& [name, value] : o.metadata)
-        h.emplace_back("x-amz-meta-" + name, value);
-    if (!o.storage_class.empty()) h.emplace_back("x-amz-storage-class", o.storage_class);
-    if (!o.acl.empty()) h.emplace_back("x-amz-acl", o.acl);
+        s3_detail::add_field(h, "x-amz-meta-" + name, value);
+    if (!o.storage_class.empty()) s3_detail::add_field(h, "x-amz-storage-class", o.storage_class);
+    if (!o.acl.empty()) s3_detail::add_field(h, "x-amz-acl", o.acl);
     switch (o.encryption.what) {
     case server_encryption::mode::store_managed:
-        h.emplace_back("x-amz-server-side-encryption", "AES256");
+        s3_detail::add_field(h, "x-amz-server-side-encryption", "AES256");
         break;
     case server_encryption::mode::kms:
-        h.emplace_back("x-amz-server-side-encryption", "aws:kms");
+        s3_detail::add_field(h, "x-amz-server-side-encryption", "aws:kms");
         if (!o.encryption.kms_key_id.empty())
-            h.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", o.encryption.kms_key_id);
+            s3_detail::add_field(h, "x-amz-server-side-encryption-aws-kms-key-id",
+                                 o.encryption.kms_key_id);
         break;
     case server_encryption::mode::none:
     case server_encryption::mode::customer_key: // the caller adds the key's headers
@@ -589,7 +598,7 @@ CLOUDSTORE_DECL s3::put_type::put_type(const s3_options& config, std::string_vie
     s3_step headers;
     s3_detail::put_headers(headers, options);
     object_headers_ = std::move(headers.headers);
-    if (options.if_none_match) condition_headers_.emplace_back("If-None-Match", "*");
+    if (options.if_none_match) s3_detail::add_field(condition_headers_, "If-None-Match", "*");
     // Unquoted: Ceph RGW compares the header with the bare ETag, and S3 takes either form.
     if (!options.if_match.empty())
         condition_headers_.emplace_back(
@@ -686,7 +695,7 @@ CLOUDSTORE_DECL bool s3::put_type::begin() {
     }
     phase_ = phase::create;
     step_ = object_step(s3_step::kind::create_upload, "POST");
-    step_.query.emplace_back("uploads", "");
+    s3_detail::add_field(step_.query, "uploads", "");
     step_.headers = object_headers_;
     step_.headers.insert(step_.headers.end(), key_headers_.begin(), key_headers_.end());
     step_.upload_id = &upload_id_;
@@ -814,8 +823,8 @@ CLOUDSTORE_DECL bool s3::put_type::launch(std::size_t i) {
     }
     l.etag.clear();
     l.step = object_step(s3_step::kind::upload_part, "PUT");
-    l.step.query.emplace_back("partNumber", std::to_string(l.number));
-    l.step.query.emplace_back("uploadId", upload_id_);
+    s3_detail::add_field(l.step.query, "partNumber", std::to_string(l.number));
+    s3_detail::add_field(l.step.query, "uploadId", upload_id_);
     l.step.headers = key_headers_;
     l.step.body = source;
     l.step.part_etag = &l.etag;
@@ -833,14 +842,15 @@ CLOUDSTORE_DECL bool s3::put_type::landed(std::size_t i, const core::attempt_con
         if (!failure_) failure_ = errc::malformed_response;
         return false;
     }
-    parts_.push_back({l.number, std::move(l.etag), l.step.checksum.value});
+    // Kept in part order as they land, for Complete and the ETag check: numbers are given
+    // out one by one as parts go, so every slot is filled once every part has landed.
+    if (parts_.size() < l.number) parts_.resize(l.number);
+    parts_[l.number - 1] = {l.number, std::move(l.etag), l.step.checksum.value};
     checksum_name_ = l.step.checksum.name;
     return true;
 }
 
 CLOUDSTORE_DECL core::action s3::put_type::complete() {
-    std::sort(parts_.begin(), parts_.end(),
-              [](const finished_part& a, const finished_part& b) { return a.number < b.number; });
     const std::string element = s3_detail::checksum_element(checksum_name_);
     std::string xml = "<CompleteMultipartUpload>";
     for (const auto& p : parts_) {
@@ -854,10 +864,10 @@ CLOUDSTORE_DECL core::action s3::put_type::complete() {
     xml += "</CompleteMultipartUpload>";
     phase_ = phase::complete;
     step_ = object_step(s3_step::kind::complete_upload, "POST");
-    step_.query.emplace_back("uploadId", upload_id_);
+    s3_detail::add_field(step_.query, "uploadId", upload_id_);
     step_.headers = condition_headers_;
     step_.headers.insert(step_.headers.end(), key_headers_.begin(), key_headers_.end());
-    step_.headers.emplace_back("Content-Type", "application/xml");
+    s3_detail::add_field(step_.headers, "Content-Type", "application/xml");
     step_.owned_body = std::move(xml);
     single_body_ = http::memory_source(step_.owned_body);
     step_.body = &single_body_;
@@ -869,7 +879,7 @@ CLOUDSTORE_DECL core::action s3::put_type::abort(error_code why) {
     failure_ = why;
     phase_ = phase::abort;
     step_ = object_step(s3_step::kind::abort_upload, "DELETE");
-    step_.query.emplace_back("uploadId", upload_id_);
+    s3_detail::add_field(step_.query, "uploadId", upload_id_);
     step_.cleanup = true; // even past the deadline
     return core::action::perform();
 }
@@ -884,7 +894,7 @@ CLOUDSTORE_DECL bool s3::put_type::undo(error_code why) {
 CLOUDSTORE_DECL s3::abort_incomplete_uploads_type::abort_incomplete_uploads_type(unsigned days) {
     step_.what = s3_step::kind::remove; // no reply to read
     step_.method = "PUT";
-    step_.query.emplace_back("lifecycle", "");
+    s3_detail::add_field(step_.query, "lifecycle", "");
     step_.owned_body = "<LifecycleConfiguration><Rule><ID>cloudstore-abort-incomplete-uploads</ID>"
                        "<Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
                        "<AbortIncompleteMultipartUpload><DaysAfterInitiation>" +
@@ -892,8 +902,9 @@ CLOUDSTORE_DECL s3::abort_incomplete_uploads_type::abort_incomplete_uploads_type
                        "</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
                        "</LifecycleConfiguration>";
     // S3 requires the body's MD5 (or a checksum) on this request.
-    step_.headers.emplace_back("Content-MD5", crypto::base64_encode(crypto::md5(step_.owned_body)));
-    step_.headers.emplace_back("Content-Type", "application/xml");
+    s3_detail::add_field(step_.headers, "Content-MD5",
+                         crypto::base64_encode(crypto::md5(step_.owned_body)));
+    s3_detail::add_field(step_.headers, "Content-Type", "application/xml");
     if (days == 0) step_.refused = errc::invalid_argument;
 }
 
@@ -921,8 +932,9 @@ CLOUDSTORE_DECL core::action s3::list_parts_type::next(const core::attempt_conte
     }
     step_.next_part_marker = &marker_; // here: the algorithm has moved since it was made
     step_.query.clear();
-    step_.query.emplace_back("uploadId", upload_id_);
-    if (marker_ != 0) step_.query.emplace_back("part-number-marker", std::to_string(marker_));
+    s3_detail::add_field(step_.query, "uploadId", upload_id_);
+    if (marker_ != 0)
+        s3_detail::add_field(step_.query, "part-number-marker", std::to_string(marker_));
     return core::action::perform();
 }
 
@@ -967,14 +979,14 @@ CLOUDSTORE_DECL s3::get_type s3::get_algorithm(std::string_view key, const get_o
         std::string r = "bytes=" + std::to_string(options.range->offset) + "-";
         if (options.range->length)
             r += std::to_string(options.range->offset + *options.range->length - 1);
-        s.headers.emplace_back("Range", std::move(r));
+        s3_detail::add_field(s.headers, "Range", std::move(r));
     }
-    if (!options.if_match.empty()) s.headers.emplace_back("If-Match", options.if_match);
+    if (!options.if_match.empty()) s3_detail::add_field(s.headers, "If-Match", options.if_match);
     if (!options.if_none_match.empty())
-        s.headers.emplace_back("If-None-Match", options.if_none_match);
+        s3_detail::add_field(s.headers, "If-None-Match", options.if_none_match);
     else if (options.if_modified_since)
-        s.headers.emplace_back("If-Modified-Since",
-                               http::format_http_date(*options.if_modified_since));
+        s3_detail::add_field(s.headers, "If-Modified-Since",
+                             http::format_http_date(*options.if_modified_since));
     one_step head = options.range ? head_algorithm(key, out) : one_step{};
     if (!options.customer_key.empty()) {
         std::vector<std::pair<std::string, std::string>> key_headers;
@@ -1007,14 +1019,15 @@ CLOUDSTORE_DECL s3::one_step s3::list_algorithm(const list_options& options, lis
     auto& s = a.s;
     s.what = s3_step::kind::list;
     s.page = &out;
-    s.query.emplace_back("list-type", "2");
-    s.query.emplace_back("encoding-type", "url");
-    s.query.emplace_back("max-keys", std::to_string(options.page_size));
-    if (!options.prefix.empty()) s.query.emplace_back("prefix", options.prefix);
-    if (!options.delimiter.empty()) s.query.emplace_back("delimiter", options.delimiter);
-    if (!options.start_after.empty()) s.query.emplace_back("start-after", options.start_after);
+    s3_detail::add_field(s.query, "list-type", "2");
+    s3_detail::add_field(s.query, "encoding-type", "url");
+    s3_detail::add_field(s.query, "max-keys", std::to_string(options.page_size));
+    if (!options.prefix.empty()) s3_detail::add_field(s.query, "prefix", options.prefix);
+    if (!options.delimiter.empty()) s3_detail::add_field(s.query, "delimiter", options.delimiter);
+    if (!options.start_after.empty())
+        s3_detail::add_field(s.query, "start-after", options.start_after);
     if (!options.continuation.empty())
-        s.query.emplace_back("continuation-token", options.continuation);
+        s3_detail::add_field(s.query, "continuation-token", options.continuation);
     return a;
 }
 
@@ -1029,9 +1042,9 @@ CLOUDSTORE_DECL s3::copy_type s3::copy_algorithm(std::string_view source, std::s
     s.info = &out;
     std::string from = "/" + auth::uri_encode(state_->options.bucket, false) + "/";
     auth::uri_encode(from, source, true);
-    s.headers.emplace_back("x-amz-copy-source", std::move(from));
+    s3_detail::add_field(s.headers, "x-amz-copy-source", std::move(from));
     if (replace != nullptr) {
-        s.headers.emplace_back("x-amz-metadata-directive", "REPLACE");
+        s3_detail::add_field(s.headers, "x-amz-metadata-directive", "REPLACE");
         s3_detail::put_headers(s, *replace);
         // Not yet: the copy's and the source's SSE-C keys (refused, never stored in the clear).
         if (replace->encryption.what == server_encryption::mode::customer_key)
@@ -1070,11 +1083,11 @@ CLOUDSTORE_DECL core::action s3::remove_many_type::next(const core::attempt_cont
     step_ = s3_step{};
     step_.what = s3_step::kind::remove_many;
     step_.method = "POST";
-    step_.query.emplace_back("delete", "");
+    s3_detail::add_field(step_.query, "delete", "");
     step_.owned_body = std::move(xml);
     const auto md5 = crypto::md5(step_.owned_body);
-    step_.headers.emplace_back("Content-MD5", crypto::base64_encode(md5));
-    step_.headers.emplace_back("Content-Type", "application/xml");
+    s3_detail::add_field(step_.headers, "Content-MD5", crypto::base64_encode(md5));
+    s3_detail::add_field(step_.headers, "Content-Type", "application/xml");
     step_.results = &results_;
     step_.batch = keys_.subspan(begin, next_ - begin);
     step_.batch_offset = begin;
