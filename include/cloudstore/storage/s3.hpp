@@ -145,7 +145,8 @@ public:
     using step = s3_step;
     static constexpr std::string_view storage_type = "s3";
 
-    /// Async operations run on the system executor's threads.
+    /// Async operations run on the process's default io_context, run by a thread of its own
+    /// (detail/default_executor.hpp).
     CLOUDSTORE_DECL explicit s3(s3_options options);
     /// Async operations (their exchanges and waits) run on `executor`.
     CLOUDSTORE_DECL s3(s3_options options, boost::asio::any_io_executor executor);

@@ -6,13 +6,13 @@
 #include <cloudstore/crypto/base64.hpp>
 #include <cloudstore/crypto/digest.hpp>
 #include <cloudstore/crypto/hex.hpp>
+#include <cloudstore/detail/default_executor.hpp>
 #include <cloudstore/http/http_date.hpp>
 #include <cloudstore/storage/detail/object_step.hpp>
 #include <cloudstore/storage/detail/verify_download.hpp>
 #include <cloudstore/storage/s3.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/system_executor.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <pugixml.hpp>
@@ -549,7 +549,7 @@ CLOUDSTORE_DECL s3_options s3_options::from_environment(error_code& ec) {
 }
 
 CLOUDSTORE_DECL s3::s3(s3_options options)
-    : s3(std::move(options), boost::asio::system_executor()) {}
+    : s3(std::move(options), detail::default_executor()) {}
 
 CLOUDSTORE_DECL s3::s3(s3_options options, boost::asio::any_io_executor executor)
     : state_(std::make_shared<state>(std::move(options), std::move(executor))) {}
