@@ -442,6 +442,25 @@ TEST_CASE("file bodies: a range of a file up, a download down to a file") {
     fs::remove_all(dir);
 }
 
+TEST_CASE("a transport told its executor is serialized runs on it directly, without a strand") {
+    test_server server;
+    asio::io_context io;
+    http::transport t(http::serialized, io.get_executor(), client::clear_proxy({}));
+    auto req = get(server, "/");
+    http::response res;
+    error_code ec = asio::error::would_block;
+    bool on_io_thread = false;
+    t.async_exchange(req, res, [&](error_code e) {
+        ec = e;
+        on_io_thread = io.get_executor().running_in_this_thread();
+    });
+    CHECK(t.completion_executor() == asio::any_io_executor(io.get_executor()));
+    io.run();
+    CHECK_FALSE(ec);
+    CHECK(res.status == 200);
+    CHECK(on_io_thread);
+}
+
 TEST_CASE("async face: any completion token, and per-operation cancellation") {
     test_server server;
     asio::io_context io;

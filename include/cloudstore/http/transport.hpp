@@ -138,6 +138,12 @@ struct transport_stats {
 /// timeout, cancelled, a malformed reply); any HTTP status is a success here.
 using exchange_signature = void(error_code);
 
+/// Says an executor never runs two handlers at once (see transport's constructors).
+struct serialized_t {
+    explicit serialized_t() = default;
+};
+inline constexpr serialized_t serialized{};
+
 class transport {
 public:
     /// Async exchanges run on `executor` (made a strand internally unless
@@ -145,6 +151,11 @@ public:
     /// may start from any thread, in either face.
     CLOUDSTORE_DECL explicit transport(boost::asio::any_io_executor executor,
                                        transport_options options = {});
+    /// As above, on an executor that never runs two handlers at once (an io_context run by one
+    /// thread, or a strand), whatever `options.serialized_executor` says: no strand of the
+    /// transport's own. A program that constructs transports only this way compiles no strand.
+    CLOUDSTORE_DECL transport(serialized_t, boost::asio::any_io_executor executor,
+                              transport_options options = {});
     CLOUDSTORE_DECL ~transport();
     transport(const transport&) = delete;
     transport& operator=(const transport&) = delete;

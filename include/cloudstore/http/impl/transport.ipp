@@ -227,8 +227,9 @@ inline bool is_stale_connection_error(const error_code& ec) {
 } // namespace detail
 
 struct transport::state {
+    // `ex` never runs two handlers at once.
     state(boost::asio::any_io_executor ex, const transport_options& o)
-        : executor(o.serialized_executor ? ex : boost::asio::make_strand(ex))
+        : executor(std::move(ex))
         , options(o)
         , ssl(boost::asio::ssl::context::tls_client) {
         boost::system::error_code ec;
@@ -1022,6 +1023,12 @@ CLOUDSTORE_DECL proxy_options proxy_options::from_environment() {
 }
 
 CLOUDSTORE_DECL transport::transport(boost::asio::any_io_executor executor,
+                                     transport_options options)
+    : transport(serialized,
+                options.serialized_executor ? executor : boost::asio::make_strand(executor),
+                std::move(options)) {}
+
+CLOUDSTORE_DECL transport::transport(serialized_t, boost::asio::any_io_executor executor,
                                      transport_options options)
     : options_(std::move(options))
     , state_(std::make_shared<state>(std::move(executor), options_)) {}

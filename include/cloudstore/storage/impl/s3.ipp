@@ -471,6 +471,14 @@ struct s3::state {
         , executor(std::move(ex)) {
         current = make_target(options.region, configuration);
     }
+    // On the process's default io_context, which one thread runs: no strand needed (nor
+    // compiled, in a program that gives no executor).
+    explicit state(s3_options o)
+        : options(std::move(o))
+        , transport(http::serialized, detail::default_executor(), options.transport)
+        , executor(detail::default_executor()) {
+        current = make_target(options.region, configuration);
+    }
 
     s3_options options;
     http::transport transport;
@@ -549,7 +557,7 @@ CLOUDSTORE_DECL s3_options s3_options::from_environment(error_code& ec) {
 }
 
 CLOUDSTORE_DECL s3::s3(s3_options options)
-    : s3(std::move(options), detail::default_executor()) {}
+    : state_(std::make_shared<state>(std::move(options))) {}
 
 CLOUDSTORE_DECL s3::s3(s3_options options, boost::asio::any_io_executor executor)
     : state_(std::make_shared<state>(std::move(options), std::move(executor))) {}
