@@ -131,6 +131,10 @@ struct s3_step : core::step_base {
     /// list_parts: the page's parts, and where the next page starts (0: the last page).
     std::vector<s3_uploaded_part>* parts = nullptr;
     unsigned* next_part_marker = nullptr;
+    /// Reads a successful reply's body into the outputs above (list, list_parts,
+    /// remove_many): set by the algorithm that asks, so only the parsers a program uses are
+    /// compiled into it.
+    void (*read_body)(const std::string& reply, s3_step& s, core::attempt_context& a) = nullptr;
     /// Set when the algorithm was built from a bad argument: the step fails with it unsent.
     error_code refused;
     /// The step followed S3 to the bucket's region once already (never twice).

@@ -194,6 +194,51 @@ inline pugi::xml_node reply_root(const std::string& xml, pugi::xml_document& doc
     return root;
 }
 
+// The readers of the XML replies only some operations get, set on their steps by the
+// algorithms that ask for them (s3_step::read_body): a program compiles the parsers of the
+// operations it uses, not those of every operation.
+inline void read_list_page(const std::string& reply, s3_step& s, core::attempt_context& a) {
+    if (s.page != nullptr && !parse_list(reply, *s.page)) a.failure.code = errc::malformed_response;
+}
+
+inline void read_list_parts(const std::string& reply, s3_step& s, core::attempt_context& a) {
+    pugi::xml_document doc;
+    const auto root = reply_root(reply, doc, a.failure);
+    if (!root) return;
+    if (std::string_view(root.name()) != "ListPartsResult") {
+        a.failure.code = errc::malformed_response;
+        return;
+    }
+    for (auto p = root.child("Part"); p; p = p.next_sibling("Part")) {
+        s3_uploaded_part part;
+        part.number = p.child("PartNumber").text().as_uint();
+        part.size = to_u64(p.child("Size").text().as_string());
+        part.etag = std::string(storage::detail::unquote_etag(p.child("ETag").text().as_string()));
+        if (s.parts != nullptr) s.parts->push_back(std::move(part));
+    }
+    if (s.next_part_marker != nullptr)
+        *s.next_part_marker = root.child("IsTruncated").text().as_bool()
+                                  ? root.child("NextPartNumberMarker").text().as_uint()
+                                  : 0;
+}
+
+inline void read_delete_result(const std::string& reply, s3_step& s, core::attempt_context& a) {
+    pugi::xml_document doc;
+    const auto root = reply_root(reply, doc, a.failure);
+    if (!root) return;
+    if (std::string_view(root.name()) != "DeleteResult") {
+        a.failure.code = errc::malformed_response;
+        return;
+    }
+    // Quiet mode: only the failed keys are listed.
+    for (auto e = root.child("Error"); e; e = e.next_sibling("Error")) {
+        const std::string key = child_text(e, "Key");
+        const auto code = make_s3_error(child_text(e, "Code"), 0);
+        for (std::size_t i = 0; i < s.batch.size(); ++i)
+            if (s.batch[i] == key && s.results != nullptr) (*s.results)[s.batch_offset + i] = code;
+    }
+}
+
 inline void xml_escape(std::string& out, std::string_view in) {
     for (char c : in) {
         switch (c) {
@@ -930,6 +975,7 @@ CLOUDSTORE_DECL s3::list_parts_type::list_parts_type(std::string_view key,
     : upload_id_(upload_id) {
     out.clear();
     step_.what = s3_step::kind::list_parts;
+    step_.read_body = &s3_detail::read_list_parts;
     step_.key = std::string(key);
     step_.parts = &out;
 }
@@ -1026,6 +1072,7 @@ CLOUDSTORE_DECL s3::one_step s3::list_algorithm(const list_options& options, lis
     one_step a;
     auto& s = a.s;
     s.what = s3_step::kind::list;
+    s.read_body = &s3_detail::read_list_page;
     s.page = &out;
     s3_detail::add_field(s.query, "list-type", "2");
     s3_detail::add_field(s.query, "encoding-type", "url");
@@ -1090,6 +1137,7 @@ CLOUDSTORE_DECL core::action s3::remove_many_type::next(const core::attempt_cont
     xml += "</Delete>";
     step_ = s3_step{};
     step_.what = s3_step::kind::remove_many;
+    step_.read_body = &s3_detail::read_delete_result;
     step_.method = "POST";
     s3_detail::add_field(step_.query, "delete", "");
     step_.owned_body = std::move(xml);
@@ -1179,28 +1227,6 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
             a.failure.code =
                 storage::detail::verify_download(s.checksum, *s.info, status == 200, {});
         break;
-    case s3_step::kind::list_parts: {
-        pugi::xml_document doc;
-        const auto root = reply_root(x.reply, doc, a.failure);
-        if (!root) return;
-        if (std::string_view(root.name()) != "ListPartsResult") {
-            a.failure.code = errc::malformed_response;
-            return;
-        }
-        for (auto p = root.child("Part"); p; p = p.next_sibling("Part")) {
-            s3_uploaded_part part;
-            part.number = p.child("PartNumber").text().as_uint();
-            part.size = to_u64(p.child("Size").text().as_string());
-            part.etag =
-                std::string(storage::detail::unquote_etag(p.child("ETag").text().as_string()));
-            if (s.parts != nullptr) s.parts->push_back(std::move(part));
-        }
-        if (s.next_part_marker != nullptr)
-            *s.next_part_marker = root.child("IsTruncated").text().as_bool()
-                                      ? root.child("NextPartNumberMarker").text().as_uint()
-                                      : 0;
-        break;
-    }
     case s3_step::kind::put:
         if (s.info != nullptr) {
             s.info->key = s.key;
@@ -1225,27 +1251,10 @@ inline void read_reply(s3::state& st, s3_step& s, core::attempt_context& a, exch
         break;
     }
     case s3_step::kind::list:
-        if (s.page != nullptr && !parse_list(x.reply, *s.page))
-            a.failure.code = errc::malformed_response;
+    case s3_step::kind::list_parts:
+    case s3_step::kind::remove_many:
+        if (s.read_body != nullptr) s.read_body(x.reply, s, a);
         break;
-    case s3_step::kind::remove_many: {
-        pugi::xml_document doc;
-        const auto root = reply_root(x.reply, doc, a.failure);
-        if (!root) return;
-        if (std::string_view(root.name()) != "DeleteResult") {
-            a.failure.code = errc::malformed_response;
-            return;
-        }
-        // Quiet mode: only the failed keys are listed.
-        for (auto e = root.child("Error"); e; e = e.next_sibling("Error")) {
-            const std::string key = child_text(e, "Key");
-            const auto code = make_s3_error(child_text(e, "Code"), 0);
-            for (std::size_t i = 0; i < s.batch.size(); ++i)
-                if (s.batch[i] == key && s.results != nullptr)
-                    (*s.results)[s.batch_offset + i] = code;
-        }
-        break;
-    }
     case s3_step::kind::create_upload: {
         pugi::xml_document doc;
         const auto root = reply_root(x.reply, doc, a.failure);
