@@ -442,6 +442,64 @@ TEST_CASE("file bodies: a range of a file up, a download down to a file") {
     fs::remove_all(dir);
 }
 
+TEST_CASE("a reply with Connection: close leaves its connection out of the pool") {
+    for (face f : both_faces) {
+        INFO(name(f));
+        test_server server;
+        client c;
+        auto closing = get(server, "/close");
+        http::response res;
+        CHECK_FALSE(c.run(f, closing, res));
+        auto next = get(server, "/bytes/10");
+        CHECK_FALSE(c.run(f, next, res));
+        CHECK(res.status == 200);
+        CHECK_FALSE(res.resent); // not sent first on the connection the server closed
+        CHECK(c.t.stats().stale_retries == 0);
+        CHECK(c.t.stats().connections_opened == 2);
+        CHECK(c.t.stats().connections_reused == 0);
+    }
+}
+
+TEST_CASE("async: the handler never runs inside async_exchange, even when nothing was sent") {
+    test_server server;
+    asio::io_context io;
+    http::transport_options o = client::clear_proxy({});
+    o.tls.ca_file = "/nonexistent/cloudstore-test-ca.pem"; // fails before any I/O
+    http::transport t(http::serialized, io.get_executor(), o);
+    auto req = get(server, "/");
+    http::response res;
+    error_code ec;
+    bool returned = false, ran_after_return = false;
+    // Started from a handler on the transport's own executor: the case where an inline
+    // completion could happen.
+    asio::post(io, [&] {
+        t.async_exchange(req, res, [&](error_code e) {
+            ec = e;
+            ran_after_return = returned;
+        });
+        returned = true;
+    });
+    io.run();
+    CHECK(ec == condition::invalid_configuration);
+    CHECK(ran_after_return);
+}
+
+TEST_CASE("async: a cancellation while the connection is being opened sends nothing") {
+    test_server server;
+    asio::io_context io;
+    http::transport t(io.get_executor(), client::clear_proxy({}));
+    auto req = get(server, "/bytes/10");
+    http::response res;
+    error_code ec;
+    asio::cancellation_signal signal;
+    t.async_exchange(req, res,
+                     asio::bind_cancellation_slot(signal.slot(), [&](error_code e) { ec = e; }));
+    signal.emit(asio::cancellation_type::terminal);
+    io.run();
+    CHECK(ec == condition::cancelled);
+    CHECK(server.requests() == 0);
+}
+
 TEST_CASE("a transport told its executor is serialized runs on it directly, without a strand") {
     test_server server;
     asio::io_context io;
@@ -548,12 +606,21 @@ TEST_CASE("bad input gets a clear error") {
 }
 
 TEST_CASE("100-continue: a server that never answers 100 gets the body after the short wait") {
-    for (face f : both_faces) {
+    // Over TLS too: TLS 1.3 servers send session tickets right after the handshake, which make
+    // the socket readable without any answer to the Expect.
+    for (const auto& run :
+         {std::pair{face::blocking, server_mode::plain}, std::pair{face::async, server_mode::plain},
+          std::pair{face::blocking, server_mode::tls_trusted},
+          std::pair{face::async, server_mode::tls_trusted}}) {
+        const face f = run.first;
+        const server_mode mode = run.second;
         INFO(name(f));
+        INFO((mode == server_mode::plain ? "plain" : "tls"));
         cloudstore::test::server_options so;
         so.never_continue = true;
+        so.mode = mode;
         test_server server(so);
-        http::transport_options o;
+        http::transport_options o = trusting_test_ca();
         o.expect_continue_threshold = 1024;
         o.expect_continue_wait = 200ms;
         o.idle_timeout = 5s; // waiting for a 100 that never comes would end in this timeout
@@ -570,6 +637,35 @@ TEST_CASE("100-continue: a server that never answers 100 gets the body after the
         CHECK(server.last_request()->header("Expect") == std::string("100-continue"));
         CHECK_FALSE(server.last_request()->continue_sent);
         CHECK(server.last_request()->body_bytes == body.size());
+    }
+}
+
+TEST_CASE("interim replies after the body (a late 100, a 103) are passed over") {
+    for (bool never_continue : {false, true}) {
+        INFO(never_continue);
+        cloudstore::test::server_options so;
+        so.never_continue = never_continue; // true: the 100 comes after the wait, unasked
+        test_server server(so);
+        http::transport_options o;
+        o.expect_continue_threshold = 1024;
+        o.expect_continue_wait = 100ms;
+        client c(o);
+        std::string body(5000, 'i');
+        http::memory_source source(body);
+        auto put = get(server, "/interim");
+        put.method = "PUT";
+        put.body = &source;
+        http::memory_sink sink;
+        http::response res{0, {}, &sink};
+        CHECK_FALSE(c.run(face::blocking, put, res));
+        CHECK(res.status == 200);
+        CHECK(sink.body().size() > 0);
+        // The connection carries the next request's own reply, not a left-over one.
+        auto next = get(server, "/status/201");
+        http::response res2;
+        CHECK_FALSE(c.run(face::blocking, next, res2));
+        CHECK(res2.status == 201);
+        CHECK(c.t.stats().connections_opened == 1);
     }
 }
 

@@ -1,7 +1,8 @@
 // The HTTP transport: one request/response exchange over Beast, in two faces.
 //  - async_exchange: an Asio asynchronous operation taking any completion token (callbacks,
 //    use_future, use_awaitable, deferred), with per-operation cancellation; the handler is
-//    erased here (any_completion_handler) so Beast's operations are compiled once.
+//    erased here (any_completion_handler) so Asio's socket and TLS operations are compiled
+//    once.
 //  - exchange: the same code run to completion on a private io_context owned by the calling
 //    thread, with that thread's own connection pool; so timeouts and cancellation behave the
 //    same in both faces.
@@ -69,7 +70,8 @@ struct proxy_options {
 struct transport_options {
     tls_options tls;
     proxy_options proxy = proxy_options::from_environment();
-    /// Connecting, DNS included.
+    /// Connecting: TCP, a proxy's CONNECT and TLS. A DNS lookup is not cut short; one that
+    /// outlasts this fails the connect when it answers.
     std::chrono::milliseconds connect_timeout{10'000};
     /// The whole exchange, from the first byte sent to the last received; 0 for none.
     std::chrono::milliseconds request_timeout{0};

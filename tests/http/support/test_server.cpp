@@ -301,6 +301,7 @@ constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 enum class route_kind {
     echo,
+    interim,
     bytes,
     chunked,
     delay,
@@ -336,6 +337,7 @@ route parse_route(http::verb method, std::string_view target) {
     if (path == "/drop") return {route_kind::drop, 0};
     if (path == "/reset") return {route_kind::reset, 0};
     if (path == "/reject-expect") return {route_kind::reject_expect, 0};
+    if (path == "/interim") return {route_kind::interim, 0};
     return {};
 }
 
@@ -685,6 +687,15 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
         case route_kind::reset:
             abrupt_close(*c, true);
             co_return;
+        case route_kind::interim:
+            // After the body: a late 100 Continue and a 103 Early Hints, then the echo.
+            for (const unsigned code : {100u, 103u}) {
+                http::response<http::empty_body> interim(static_cast<http::status>(code), version);
+                auto [ec, n] = co_await http::async_write(c->stream, interim, nothrow);
+                if (ec) co_return;
+            }
+            ok = co_await send_echo(keep);
+            break;
         case route_kind::status: {
             const auto code =
                 static_cast<unsigned>(r.number >= 200 && r.number <= 599 ? r.number : 400);

@@ -101,7 +101,8 @@ struct connection {
         : plain(tls ? nullptr : std::make_unique<tcp::socket>(ex))
         , secure(tls ? std::make_unique<tls_stream>(ex, ctx) : nullptr)
         , watch(std::make_shared<watchdog>(ex, socket())) {
-        // Reads fill the room reserved here: a body arrives up to 128 KiB per system call.
+        // Reads fill the room reserved here: over plain TCP a body arrives up to 128 KiB per
+        // system call (over TLS, a record at a time).
         buffer.reserve(128 * 1024);
     }
     ~connection() { watch->stop(); }
@@ -173,7 +174,7 @@ struct cancel_control {
     void cancel() {
         cancelled = true;
         if (waiting != nullptr) waiting->cancel();
-        if (current != nullptr && current->open) {
+        if (current != nullptr) { // open, or being opened: the connect is aborted
             beast::error_code ignored;
             current->socket().cancel(ignored);
             current->close();
@@ -371,12 +372,12 @@ inline void write_connect(std::string& out, const endpoint& to, const transport_
 
 // One exchange, from taking a connection out of the pool to the last byte of the reply, written
 // out by hand as a stackless coroutine (asio::coroutine) over one object. Every I/O call of it
-// completes into the same handler type (`resume`), and the plain and TLS streams share every
-// line of it, so each of Asio's socket and TLS operations is compiled once. (C++20 coroutines
-// with awaitable operators said the same in less text, at twice the program size and build
-// time: see the minimal program of `benchmarks/run s3`.) Reads go straight into the
-// connection's buffer and through Beast's parser here, rather than through Beast's composed
-// reads, for the same reason. Everything runs on `executor_`.
+// (but the 100-continue wait's timer) completes into the same handler type (`resume`), and the
+// plain and TLS streams share every line of it, so each of Asio's socket and TLS operations is
+// compiled once. (C++20 coroutines with awaitable operators said the same in less text, at twice
+// the program size and build time: see the minimal program of `benchmarks/run s3`.) Reads go
+// straight into the connection's buffer and through Beast's parser here, rather than through
+// Beast's composed reads, for the same reason. Everything runs on `executor_`.
 class exchange_op : public std::enable_shared_from_this<exchange_op> {
 public:
     exchange_op(std::shared_ptr<transport::state> s, connection_pool& p, asio::any_io_executor ex,
@@ -392,9 +393,11 @@ public:
         , handler_work_(asio::prefer(asio::get_associated_executor(handler_, executor_),
                                      asio::execution::outstanding_work.tracked)) {}
 
-    // Runs the operation's next stretch; catches what a body source or sink may throw.
+    // Runs the operation's next stretch; catches what a body source or sink (or an
+    // allocation) may throw.
     void step(error_code ec = {}, std::size_t n = 0) {
         try {
+            if (continue_io(ec, n)) return;
             advance(ec, n);
         } catch (...) {
             if (!handler_) throw; // thrown by the handler itself, run inline
@@ -418,27 +421,34 @@ private:
     enum class pending { step, header, write };
 
     void on_io(error_code ec, std::size_t n) {
+        went_async_ = true;
+        step(ec, n);
+    }
+    // Goes on with a read or write loop of its own; false when the coroutine is next.
+    bool continue_io(error_code& ec, std::size_t n) {
+        if (cancel_->cancelled && !ec) ec = asio::error::operation_aborted;
         if (pending_ == pending::header) {
             // Reading until the parser has a whole header.
             ec = after_read(ec, n);
             if (!ec && !header_buffered(ec)) {
-                if (arm()) return read_some();
+                if (arm()) return read_some(), true;
                 ec = beast::error::timeout;
             }
         } else if (pending_ == pending::write) {
             // Writing until every buffer of out_ is gone.
             if (!ec && consume_out(n)) {
-                if (arm()) return write_some();
+                if (arm()) return write_some(), true;
                 ec = beast::error::timeout;
             }
         }
         pending_ = pending::step;
-        step(ec, n);
+        return false;
     }
 
     void advance(error_code ec, std::size_t n) {
         BOOST_ASIO_CORO_REENTER(coro_) {
             if (state_->configuration_error) return complete(state_->configuration_error);
+            if (cancel_->cancelled) return complete(asio::error::operation_aborted);
             {
                 const auto& o = state_->options;
                 const auto limit = req_.timeout.value_or(o.request_timeout);
@@ -471,7 +481,8 @@ private:
                     // Opening: DNS (from the cache when fresh), TCP, CONNECT, TLS.
                     if ((ec = prepare_open())) goto failed;
                     if (endpoints_.empty()) {
-                        // DNS has its own wait: the watchdog closes sockets, not resolvers.
+                        // Not cut short: the watchdog closes sockets, not resolvers (the connect
+                        // deadline is checked once the lookup answers).
                         resolver_.emplace(executor_);
                         ++state_->dns.lookups;
                         BOOST_ASIO_CORO_YIELD resolver_->async_resolve(
@@ -535,8 +546,10 @@ private:
                     head_sent_ = true;
                 }
                 if (expect_continue_ && !answer_buffered()) {
-                    // Waits for the server's answer for a short while; the body goes anyway
-                    // when none comes.
+                    // Waits a short while for the server's answer by reading it: a readable
+                    // socket proves nothing over TLS, where TLS 1.3 session tickets come
+                    // unasked. A read the wait's end cuts short has taken nothing (OpenSSL
+                    // was waiting for bytes), and the body goes.
                     waiting_for_answer_ = true;
                     timer_.emplace(executor_);
                     timer_->expires_after(state_->options.expect_continue_wait);
@@ -546,20 +559,26 @@ private:
                             self->c_->socket().cancel(ignored);
                         }
                     });
-                    BOOST_ASIO_CORO_YIELD c_->socket().async_wait(tcp::socket::wait_read,
-                                                                  resume{shared_from_this()});
+                    BOOST_ASIO_CORO_YIELD read_some();
                     waiting_for_answer_ = false;
                     timer_->cancel();
-                    answered_ = !ec;
-                    ec = {};
+                    if (ec == asio::error::operation_aborted && !cancel_->cancelled) {
+                        ec = {};
+                        answered_ = false;
+                    } else {
+                        if ((ec = after_read(ec, n))) goto failed;
+                        answered_ = true;
+                    }
                 } else {
                     answered_ = expect_continue_;
                 }
                 if (answered_) {
+                    awaiting_continue_ = true;
                     if (!header_buffered(ec) && !ec) {
                         if (!arm()) goto timed_out;
                         BOOST_ASIO_CORO_YIELD read_header();
                     }
+                    awaiting_continue_ = false;
                     if (ec) goto failed;
                     response_started_ = true;
                     if (parser_->get().result() == bhttp::status::continue_) {
@@ -573,6 +592,7 @@ private:
                     sent_total_ = 0;
                     for (;;) {
                         if ((ec = next_piece())) goto failed;
+                        if (piece_size_ == 0 && !chunked_ && head_sent_) break; // all sent
                         if (!arm()) goto timed_out;
                         BOOST_ASIO_CORO_YIELD write_out(true);
                         if (ec) goto failed;
@@ -604,9 +624,11 @@ private:
                     if (ec) goto failed;
                 }
                 if ((ec = finish_sink())) goto failed;
-                // The parser's fields move over whole: no copy of each header.
+                // The parser's own judgement (Connection, HTTP/1.0, a body that ran to the
+                // close), taken before its fields move over whole (no copy of each header).
+                reusable_ = reusable_ && parser_->keep_alive();
                 res_.headers = std::move(static_cast<bhttp::fields&>(parser_->get()));
-                release(reusable_ && parser_->get().keep_alive());
+                release(reusable_);
                 return complete({});
 
             timed_out:
@@ -618,13 +640,13 @@ private:
                     return complete(ec);
                 }
                 release(false);
-                ++state_->stale_retries;
-                res_.resent = true;
                 if (req_.body != nullptr) {
                     error_code rewind_ec;
                     req_.body->rewind(rewind_ec);
                     if (rewind_ec) return complete(ec);
                 }
+                ++state_->stale_retries;
+                res_.resent = true;
                 if (res_.sink != nullptr) res_.sink->reset();
                 sent_ = received_ = 0;
                 response_started_ = false;
@@ -729,6 +751,7 @@ private:
     }
 
     void new_parser(bool skip_body) {
+        skip_body_ = skip_body;
         parser_.emplace();
         parser_->body_limit(boost::none);
         parser_->header_limit(64 * 1024);
@@ -769,13 +792,21 @@ private:
         parser_->put_eof(ec);
         return ec;
     }
-    // Parses what is buffered; true when the header is whole (or `ec` is set).
+    // Parses what is buffered; true when a header is whole (or `ec` is set). Interim replies
+    // (1xx, but 101 and the 100 an `Expect` waits for) are passed over: a late 100 or a 103
+    // taken for the answer would leave the real one to the connection's next request.
     bool header_buffered(error_code& ec) {
-        if (!parser_->is_header_done() && c_->buffer.size() != 0) {
-            c_->buffer.consume(parser_->put(c_->buffer.data(), ec));
-            if (ec == bhttp::error::need_more) ec = {};
+        for (;;) {
+            if (!parser_->is_header_done() && c_->buffer.size() != 0) {
+                c_->buffer.consume(parser_->put(c_->buffer.data(), ec));
+                if (ec == bhttp::error::need_more) ec = {};
+            }
+            if (ec || !parser_->is_header_done()) return static_cast<bool>(ec);
+            const unsigned status = parser_->get().result_int();
+            if (status / 100 != 1 || status == 101 || (status == 100 && awaiting_continue_))
+                return true;
+            new_parser(skip_body_);
         }
-        return ec || parser_->is_header_done();
     }
     // Parses buffered body bytes into the scratch space and hands them to the sink; false
     // when nothing buffered could be parsed (more must be read).
@@ -879,8 +910,14 @@ private:
         if (req_.progress) req_.progress(sent_, received_);
     }
 
-    // Completes on the handler's executor, with its allocator, like any Asio operation.
+    // Completes on the handler's executor, with its allocator. Never inside async_exchange:
+    // an exchange that ends before any I/O (a refused header, a bad configuration) posts.
     void complete(error_code ec) {
+        if (!went_async_) {
+            went_async_ = true;
+            asio::post(executor_, [self = shared_from_this(), ec] { self->complete(ec); });
+            return;
+        }
         if (cancel_->cancelled) ec = asio::error::operation_aborted;
         if (ec == beast::error::timeout) ec = errc::timeout;
         auto work = std::move(handler_work_);
@@ -926,7 +963,8 @@ private:
     bool chunked_ = false, expect_continue_ = false, head_sent_ = false, send_body_ = false;
     bool waiting_for_answer_ = false, answered_ = false, reusable_ = true;
     bool response_started_ = false, was_used_ = false, fresh_only_ = false;
-    bool tunnel_setup_ = false;
+    bool tunnel_setup_ = false, awaiting_continue_ = false, skip_body_ = false;
+    bool went_async_ = false; // an I/O completed: no longer inside async_exchange
 };
 
 // Starts an exchange on `executor`. The handler's cancellation slot is served here: the
