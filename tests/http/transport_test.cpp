@@ -693,7 +693,50 @@ TEST_CASE("a header that could end its line is refused; Content-Length comes fro
         CHECK(server.last_request()->header_count("Content-Length") == 1);
         CHECK(server.last_request()->header("Content-Length") == std::string("5"));
         CHECK(server.last_request()->body_bytes == 5);
+        // The refused requests left their connection as it was: the PUT went on it.
+        CHECK(c.t.stats().connections_opened == 1);
     }
+}
+
+TEST_CASE("a reply header larger than 64 KiB in all is refused") {
+    for (face f : both_faces) {
+        INFO(name(f));
+        test_server server;
+        client c;
+        auto big = get(server, "/big-header/100000");
+        http::response res;
+        CHECK(c.run(f, big, res) == boost::beast::http::error::header_limit);
+        auto small = get(server, "/big-header/1000");
+        CHECK_FALSE(c.run(f, small, res));
+        CHECK(res.status == 200);
+    }
+}
+
+TEST_CASE("async: waiting for a pooled connection ends with the request's time") {
+    test_server server;
+    asio::io_context io;
+    http::transport_options o = client::clear_proxy({});
+    o.max_connections_per_host = 1;
+    http::transport t(io.get_executor(), o);
+    auto slow = get(server, "/delay/1500");
+    http::response slow_res;
+    error_code slow_ec = asio::error::would_block;
+    t.async_exchange(slow, slow_res, [&](error_code e) { slow_ec = e; });
+    auto quick = get(server, "/bytes/10");
+    quick.timeout = 200ms;
+    http::response quick_res;
+    error_code quick_ec;
+    std::chrono::steady_clock::duration waited{};
+    const auto start = std::chrono::steady_clock::now();
+    t.async_exchange(quick, quick_res, [&](error_code e) {
+        quick_ec = e;
+        waited = std::chrono::steady_clock::now() - start;
+    });
+    io.run();
+    CHECK(quick_ec == condition::timeout);
+    CHECK(waited < 1s); // not after the slow one released the connection
+    CHECK_FALSE(slow_ec);
+    CHECK(server.requests() == 1);
 }
 
 TEST_CASE("the pool: many async exchanges and blocking calls from several threads") {

@@ -302,6 +302,7 @@ constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 enum class route_kind {
     echo,
     interim,
+    big_header,
     bytes,
     chunked,
     delay,
@@ -331,6 +332,7 @@ route parse_route(http::verb method, std::string_view target) {
     if (auto n = number_after(path, "/stall-body/")) return {route_kind::stall_body, *n};
     if (auto n = number_after(path, "/truncate-body/")) return {route_kind::truncate_body, *n};
     if (auto n = number_after(path, "/status/")) return {route_kind::status, *n};
+    if (auto n = number_after(path, "/big-header/")) return {route_kind::big_header, *n};
     if (auto n = number_after(path, "/stall-upload/")) return {route_kind::stall_upload, *n};
     if (path == "/stall-upload") return {route_kind::stall_upload, 0};
     if (path == "/close") return {route_kind::close, 0};
@@ -696,6 +698,21 @@ asio::awaitable<void> serve(std::shared_ptr<connection<Stream>> c) {
             }
             ok = co_await send_echo(keep);
             break;
+        case route_kind::big_header: {
+            http::response<http::string_body> response(http::status::ok, version);
+            // Fields of 1,000 bytes each (Beast keeps a field in at most 64 KiB).
+            for (std::uint64_t left = std::min<std::uint64_t>(r.number, 1 << 20), i = 0; left > 0;
+                 ++i) {
+                const auto piece = std::min<std::uint64_t>(left, 1000);
+                response.insert("X-Big-" + std::to_string(i), std::string(piece, 'h'));
+                left -= piece;
+            }
+            response.keep_alive(keep);
+            response.body() = "big header\n";
+            response.prepare_payload();
+            ok = co_await send_response(*c, response, head);
+            break;
+        }
         case route_kind::status: {
             const auto code =
                 static_cast<unsigned>(r.number >= 200 && r.number <= 599 ? r.number : 400);

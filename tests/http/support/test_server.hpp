@@ -120,6 +120,8 @@ struct recorded_request {
 ///   /reset                 no answer: the connection is reset (RST, SO_LINGER 0).
 ///   /status/CODE           status CODE (200..599; anything else gives 400) with body
 ///                          "status CODE\n" (empty for 204 and 304).
+///   /big-header/N          200 with X-Big-0, X-Big-1, ... header fields of N bytes in all (at
+///                          most 1 MiB), 1,000 to a field
 ///   /interim               reads the body, then sends a 100 Continue and a 103 Early Hints
 ///                          before the echo (interim replies a client must pass over)
 ///   /reject-expect         417 Expectation Failed with "Connection: close", sent as soon as the

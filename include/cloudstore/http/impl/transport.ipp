@@ -467,14 +467,19 @@ private:
                 // A connection: an idle one, a new one, or the next one another exchange frees.
                 while (!take_connection()) {
                     if (cancel_->cancelled) return complete(asio::error::operation_aborted);
-                    timer_.emplace(executor_, clock::time_point::max());
+                    // Until a connection is released (which cancels this timer), or the
+                    // request's time is up.
+                    timer_.emplace(executor_, deadline_);
                     pool_.waiters[key_].push_back(&*timer_);
                     cancel_->waiting = &*timer_;
                     BOOST_ASIO_CORO_YIELD timer_->async_wait(resume{shared_from_this()});
                     cancel_->waiting = nullptr;
-                    if (cancel_->cancelled) {
-                        std::erase(pool_.waiters[key_], &*timer_);
-                        return complete(asio::error::operation_aborted);
+                    if (ec != asio::error::operation_aborted || cancel_->cancelled) {
+                        // A wake-up that came with the cancellation goes to the next waiter.
+                        if (std::erase(pool_.waiters[key_], &*timer_) == 0) pool_.wake_one(key_);
+                        return complete(cancel_->cancelled
+                                            ? error_code(asio::error::operation_aborted)
+                                            : error_code(errc::timeout));
                     }
                 }
                 if (!c_->open) {
@@ -532,8 +537,10 @@ private:
 
                 // The request: its header, alone first when there is no body or the server is
                 // asked whether it wants it.
-                if ((ec = write_head(c_->head, req_, state_->options, expect_continue_)))
-                    goto failed;
+                if ((ec = write_head(c_->head, req_, state_->options, expect_continue_))) {
+                    release(true); // nothing was sent: the connection is as good as it was
+                    return complete(ec);
+                }
                 head_sent_ = false;
                 reusable_ = true;
                 send_body_ = req_.body != nullptr;
@@ -750,11 +757,13 @@ private:
         return true;
     }
 
+    static constexpr std::size_t header_limit = 64 * 1024;
     void new_parser(bool skip_body) {
         skip_body_ = skip_body;
+        header_bytes_ = 0;
         parser_.emplace();
         parser_->body_limit(boost::none);
-        parser_->header_limit(64 * 1024);
+        parser_->header_limit(header_limit);
         if (skip_body) parser_->skip(true);
     }
 
@@ -786,6 +795,7 @@ private:
     // any of the reply, it says the kept-alive connection was closed.
     error_code after_read(error_code ec, std::size_t n) {
         c_->buffer.commit(n);
+        if (n != 0) response_started_ = true; // the request was read: it must not go again
         if (ec != asio::error::eof) return ec;
         if (!parser_->got_some()) return bhttp::error::end_of_stream;
         ec = {};
@@ -798,8 +808,13 @@ private:
     bool header_buffered(error_code& ec) {
         for (;;) {
             if (!parser_->is_header_done() && c_->buffer.size() != 0) {
-                c_->buffer.consume(parser_->put(c_->buffer.data(), ec));
+                const std::size_t used = parser_->put(c_->buffer.data(), ec);
+                c_->buffer.consume(used);
                 if (ec == bhttp::error::need_more) ec = {};
+                // The parser takes whole fields as they come and checks its limit against
+                // each piece only: the whole header is bounded here.
+                header_bytes_ += used;
+                if (!ec && header_bytes_ > header_limit) ec = bhttp::error::header_limit;
             }
             if (ec || !parser_->is_header_done()) return static_cast<bool>(ec);
             const unsigned status = parser_->get().result_int();
@@ -959,7 +974,7 @@ private:
     char chunk_size_[24] = {};
     std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
     std::uint64_t sent_ = 0, received_ = 0, sent_total_ = 0;
-    std::size_t piece_size_ = 0;
+    std::size_t piece_size_ = 0, header_bytes_ = 0;
     bool chunked_ = false, expect_continue_ = false, head_sent_ = false, send_body_ = false;
     bool waiting_for_answer_ = false, answered_ = false, reusable_ = true;
     bool response_started_ = false, was_used_ = false, fresh_only_ = false;
