@@ -116,8 +116,7 @@ struct connection {
     std::unique_ptr<tcp::socket> plain;
     std::unique_ptr<tls_stream> secure;
     std::shared_ptr<watchdog> watch;
-    std::string head;   // the request line and header being sent
-    std::string joined; // small pieces joined into one TLS record
+    std::string head; // the request line and header being sent
     beast::flat_buffer buffer;
     // Request and response body pieces pass through here. Made once per connection and never
     // zeroed: a small exchange touches (and so makes resident) only its first page.
@@ -512,7 +511,7 @@ private:
                         write_connect(c_->head, req_.to, state_->options, proxy_->authorization);
                         out_ = {asio::buffer(c_->head)};
                         if (!arm()) goto timed_out;
-                        BOOST_ASIO_CORO_YIELD write_out(false);
+                        BOOST_ASIO_CORO_YIELD write_out();
                         if (ec) goto failed;
                         new_parser(true); // a CONNECT answer has no body
                         if (!header_buffered(ec) && !ec) {
@@ -548,7 +547,7 @@ private:
                 if (req_.body == nullptr || expect_continue_) {
                     out_ = {asio::buffer(c_->head)};
                     if (!arm()) goto timed_out;
-                    BOOST_ASIO_CORO_YIELD write_out(false);
+                    BOOST_ASIO_CORO_YIELD write_out();
                     if (ec) goto failed;
                     head_sent_ = true;
                 }
@@ -601,7 +600,7 @@ private:
                         if ((ec = next_piece())) goto failed;
                         if (piece_size_ == 0 && !chunked_ && head_sent_) break; // all sent
                         if (!arm()) goto timed_out;
-                        BOOST_ASIO_CORO_YIELD write_out(true);
+                        BOOST_ASIO_CORO_YIELD write_out();
                         if (ec) goto failed;
                         head_sent_ = true;
                         if (piece_size_ == 0) break;
@@ -884,22 +883,9 @@ private:
         return {};
     }
 
-    // Writes all of out_. Over TLS, small pieces are joined first: each write there is a
-    // record of its own.
-    void write_out(bool may_join) {
-        if (tls() && may_join) {
-            std::size_t total = 0, pieces = 0;
-            for (const auto& b : out_) {
-                total += b.size();
-                pieces += b.size() != 0 ? 1 : 0;
-            }
-            if (pieces > 1 && total <= 16 * 1024) {
-                c_->joined.clear();
-                for (const auto& b : out_)
-                    c_->joined.append(static_cast<const char*>(b.data()), b.size());
-                out_ = {asio::buffer(c_->joined)};
-            }
-        }
+    // Writes all of out_. (Over TLS, Asio joins the small pieces of one write into a record
+    // of up to 8 KiB itself.)
+    void write_out() {
         pending_ = pending::write;
         write_some();
     }
