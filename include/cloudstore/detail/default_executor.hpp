@@ -5,8 +5,8 @@
 // An io_context rather than Asio's system executor: storages already run io_contexts (each
 // thread's private one for the blocking face), so a program compiles no second executor type
 // into its type-erased executors; the system executor's four variants cost a minimal S3
-// program about 12 KB. Exchanges on one transport are serialized by its strand anyway, so one
-// thread serves them as well as a pool.
+// program about 12 KB. One thread also makes the context serialized, so the transports on it
+// need no strand (http::serialized).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -186,6 +186,11 @@ struct blocking_face {
     connection_pool pool;
 };
 
+// A host as it stands in a Host header or a CONNECT target: an IPv6 literal in brackets.
+inline std::string host_literal(const std::string& host) {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
 inline bool is_ip_literal(std::string_view host) {
     beast::error_code ec;
     asio::ip::make_address(std::string(host), ec);
@@ -359,9 +364,7 @@ inline error_code write_head(std::string& out, const request& req, const transpo
 // The CONNECT request that opens a tunnel to `to` through a proxy.
 inline void write_connect(std::string& out, const endpoint& to, const transport_options& o,
                           const std::string& authorization) {
-    const bool ipv6 = to.host.find(':') != std::string::npos;
-    const std::string authority =
-        (ipv6 ? "[" + to.host + "]" : to.host) + ":" + std::to_string(to.port);
+    const std::string authority = host_literal(to.host) + ":" + std::to_string(to.port);
     out.assign("CONNECT ").append(authority).append(" HTTP/1.1\r\nHost: ").append(authority);
     out.append("\r\nUser-Agent: ").append(o.user_agent).append("\r\n");
     if (!authorization.empty())
@@ -1049,8 +1052,7 @@ CLOUDSTORE_DECL endpoint endpoint::parse(std::string_view url, error_code& ec) {
 }
 
 CLOUDSTORE_DECL std::string endpoint::host_header() const {
-    const bool ipv6 = host.find(':') != std::string::npos;
-    std::string out = ipv6 ? "[" + host + "]" : host;
+    std::string out = detail::host_literal(host);
     if (port != (tls ? 443 : 80)) out += ":" + std::to_string(port);
     return out;
 }

@@ -177,10 +177,10 @@ inline void parse_error(std::string_view xml, storage_failure& f) {
 }
 
 // A 2xx XML reply, parsed once: its root element; or a null node, with the failure in `f`,
-// when it is no XML or an <Error> (CopyObject, CompleteMultipartUpload and DeleteObjects can
-// fail after their 200 has begun).
+// when it is no XML, an <Error> (CopyObject, CompleteMultipartUpload and DeleteObjects can
+// fail after their 200 has begun), or a root other than `expected` when one is named.
 inline pugi::xml_node reply_root(const std::string& xml, pugi::xml_document& doc,
-                                 storage_failure& f) {
+                                 storage_failure& f, std::string_view expected = {}) {
     if (!doc.load_buffer(xml.data(), xml.size()) || !doc.first_child()) {
         f.code = errc::malformed_response;
         return {};
@@ -189,6 +189,10 @@ inline pugi::xml_node reply_root(const std::string& xml, pugi::xml_document& doc
     if (std::string_view(root.name()) == "Error") {
         read_error(root, f);
         f.code = make_s3_error(f.provider_code, 200);
+        return {};
+    }
+    if (!expected.empty() && std::string_view(root.name()) != expected) {
+        f.code = errc::malformed_response;
         return {};
     }
     return root;
@@ -203,12 +207,8 @@ inline void read_list_page(const std::string& reply, s3_step& s, core::attempt_c
 
 inline void read_list_parts(const std::string& reply, s3_step& s, core::attempt_context& a) {
     pugi::xml_document doc;
-    const auto root = reply_root(reply, doc, a.failure);
+    const auto root = reply_root(reply, doc, a.failure, "ListPartsResult");
     if (!root) return;
-    if (std::string_view(root.name()) != "ListPartsResult") {
-        a.failure.code = errc::malformed_response;
-        return;
-    }
     for (auto p = root.child("Part"); p; p = p.next_sibling("Part")) {
         s3_uploaded_part part;
         part.number = p.child("PartNumber").text().as_uint();
@@ -224,12 +224,8 @@ inline void read_list_parts(const std::string& reply, s3_step& s, core::attempt_
 
 inline void read_delete_result(const std::string& reply, s3_step& s, core::attempt_context& a) {
     pugi::xml_document doc;
-    const auto root = reply_root(reply, doc, a.failure);
+    const auto root = reply_root(reply, doc, a.failure, "DeleteResult");
     if (!root) return;
-    if (std::string_view(root.name()) != "DeleteResult") {
-        a.failure.code = errc::malformed_response;
-        return;
-    }
     // Quiet mode: only the failed keys are listed.
     for (auto e = root.child("Error"); e; e = e.next_sibling("Error")) {
         const std::string key = child_text(e, "Key");
