@@ -78,6 +78,14 @@ http::request get(const test_server& server, std::string target) {
     return req;
 }
 
+// A PUT of `body` to `target`.
+http::request put_to(const test_server& server, std::string target, http::body_source& body) {
+    auto req = get(server, std::move(target));
+    req.method = "PUT";
+    req.body = &body;
+    return req;
+}
+
 http::transport_options trusting_test_ca() {
     static const cloudstore::test::temporary_ca_files ca;
     http::transport_options o;
@@ -259,9 +267,7 @@ TEST_CASE("uploads: known length, chunked for unknown length, 100-continue, reje
         client c(o);
         std::string small(1000, 's');
         http::memory_source small_body(small);
-        auto put = get(server, "/upload");
-        put.method = "PUT";
-        put.body = &small_body;
+        auto put = put_to(server, "/upload", small_body);
         http::response res;
         CHECK_FALSE(c.run(f, put, res));
         CHECK(server.last_request()->body_bytes == 1000);
@@ -289,9 +295,7 @@ TEST_CASE("uploads: known length, chunked for unknown length, 100-continue, reje
         const std::uint64_t before = server.body_bytes();
         std::string large(200000, 'l');
         http::memory_source large_body(large);
-        auto refused = get(server, "/reject-expect");
-        refused.method = "PUT";
-        refused.body = &large_body;
+        auto refused = put_to(server, "/reject-expect", large_body);
         CHECK_FALSE(c.run(f, refused, res));
         CHECK(res.status / 100 == 4);
         CHECK(server.body_bytes() == before);
@@ -363,9 +367,7 @@ TEST_CASE("progress callbacks count body bytes each way, monotonically, to the e
         client c;
         std::string body(3 * 1024 * 1024 + 17, 'p');
         http::memory_source source(body);
-        auto put = get(server, "/upload");
-        put.method = "PUT";
-        put.body = &source;
+        auto put = put_to(server, "/upload", source);
         std::uint64_t last_sent = 0, calls = 0;
         bool monotonic = true;
         put.progress = [&](std::uint64_t sent, std::uint64_t) {
@@ -413,9 +415,7 @@ TEST_CASE("file bodies: a range of a file up, a download down to a file") {
         error_code ec;
         http::file_source range(dir / "source.bin", 1000, 2000000, ec, 256 * 1024);
         REQUIRE_FALSE(ec);
-        auto put = get(server, "/upload");
-        put.method = "PUT";
-        put.body = &range;
+        auto put = put_to(server, "/upload", range);
         http::response res;
         CHECK_FALSE(c.run(f, put, res));
         CHECK(server.last_request()->body_bytes == 2000000);
@@ -627,9 +627,7 @@ TEST_CASE("100-continue: a server that never answers 100 gets the body after the
         client c(o);
         std::string body(100000, 'b');
         http::memory_source source(body);
-        auto put = get(server, "/upload");
-        put.method = "PUT";
-        put.body = &source;
+        auto put = put_to(server, "/upload", source);
         http::response res;
         CHECK_FALSE(c.run(f, put, res));
         CHECK(res.status == 200);
@@ -652,9 +650,7 @@ TEST_CASE("interim replies after the body (a late 100, a 103) are passed over") 
         client c(o);
         std::string body(5000, 'i');
         http::memory_source source(body);
-        auto put = get(server, "/interim");
-        put.method = "PUT";
-        put.body = &source;
+        auto put = put_to(server, "/interim", source);
         http::memory_sink sink;
         http::response res{0, {}, &sink};
         CHECK_FALSE(c.run(face::blocking, put, res));
@@ -684,9 +680,7 @@ TEST_CASE("a header that could end its line is refused; Content-Length comes fro
 
         std::string text = "12345";
         http::memory_source source(text);
-        auto put = get(server, "/upload");
-        put.method = "PUT";
-        put.body = &source;
+        auto put = put_to(server, "/upload", source);
         put.headers.set("Content-Length", "999");
         CHECK_FALSE(c.run(f, put, res));
         CHECK(res.status == 200);
